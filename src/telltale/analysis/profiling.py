@@ -1,0 +1,469 @@
+"""Compute :class:`~telltale.analysis.profile.TableProfile` objects with the engine, through Ibis.
+
+Everything here is an Ibis expression executed by the backend (DuckDB by default; Spark runs the
+same code); Python only receives small aggregates. A side profiled *against* a reference profile
+costs one scan; a reference costs three:
+
+1. **range** (reference only) — one aggregate: each numeric column's finite min and max and an
+   approximate distinct count (to spot low-cardinality numeric columns);
+2. **sample** (reference only) — a seeded Bernoulli sample of about 20,000 rows of the numeric
+   columns, from which each column's bin centre and scale are taken (median, half the IQR);
+3. **grouped** — one ``UNION ALL`` of per-column ``GROUP BY`` s. A numeric column is grouped by
+   its fine bin (with extra codes for null, NaN and infinite values) and by its hash when that
+   is below the distinct-sketch threshold; each group returns its count, min, max, mean and
+   variance, so the column's moments, histogram and distinct sketch all come from one read of
+   the column. A categorical column is grouped by value, with the hash of each value.
+
+>>> import ibis, pyarrow as pa
+>>> con = ibis.duckdb.connect()
+>>> con.con.register("t", pa.table({"x": [1.0, 2.0, 3.0, None], "c": ["a", "b", "a", "a"]}))
+>>> profile = profile_table(con.table("t"))
+>>> profile["x"].null_count, profile["c"].categorical.frequencies
+(1, {'a': 3, 'b': 1})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from telltale.analysis.engine import asinh, is_finite
+from telltale.analysis.profile import (
+    BinSpec,
+    CategoricalSummary,
+    ColumnKind,
+    ColumnProfile,
+    DistinctSketch,
+    Histogram,
+    NumericSummary,
+    TableProfile,
+)
+from telltale.errors import DataError
+
+__all__ = [
+    "DEFAULT_BINS",
+    "DEFAULT_CATEGORY_CAP",
+    "DEFAULT_SKETCH_K",
+    "LOW_CARDINALITY",
+    "profile_table",
+]
+
+DEFAULT_BINS = 1024
+DEFAULT_CATEGORY_CAP = 1000
+DEFAULT_SKETCH_K = 4096
+LOW_CARDINALITY = 20
+"""A numeric reference column with at most this many distinct values also gets frequencies."""
+SAMPLE_ROWS = 20_000
+_HASH_OFFSET = 2**63  # Ibis returns DuckDB's unsigned 64-bit hash bit-cast to a signed int64.
+
+# Row kinds in the grouped result, and the bin codes of values that have no bin.
+_BIN, _CATEGORY = 0, 1
+_NULL_BIN, _INF_BIN, _NAN_BIN = -2, -3, -4
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How one column is profiled on this side."""
+
+    name: str
+    index: int
+    kind: ColumnKind
+    dtype: str
+    floating: bool
+    frequencies: bool = False
+    spec: BinSpec | None = None
+    theta: float = 1.0
+    """Share of the hash space kept for the distinct sketch of a numeric column."""
+
+
+def _kind_of(dtype: Any) -> tuple[ColumnKind, bool]:
+    if dtype.is_boolean():
+        return "categorical", False
+    if dtype.is_numeric():
+        return "numeric", bool(dtype.is_floating())
+    if dtype.is_timestamp() or dtype.is_date():
+        return "datetime", False
+    return "categorical", False
+
+
+def _numeric_value(table: Any, plan: _Plan) -> Any:
+    column = table[plan.name]
+    if plan.kind == "datetime":
+        if column.type().is_date():
+            column = column.cast("timestamp")
+        return column.epoch_seconds().cast("float64")
+    return column.cast("float64")
+
+
+def _finite_mask(table: Any, plan: _Plan) -> Any:
+    column = table[plan.name]
+    return is_finite(column) if plan.floating else column.notnull()
+
+
+def profile_table(
+    table: Any,
+    *,
+    columns: Sequence[str] | None = None,
+    reference: TableProfile | None = None,
+    n_bins: int = DEFAULT_BINS,
+    category_cap: int = DEFAULT_CATEGORY_CAP,
+    sketch_k: int = DEFAULT_SKETCH_K,
+    seed: int = 0,
+    source: str | None = None,
+    progress: Progress | None = None,
+) -> TableProfile:
+    """Profile ``columns`` (default: all) of the Ibis ``table``.
+
+    With ``reference``, columns of the same kind reuse the reference's bin edges, distinct-sketch
+    threshold and frequency choice, so the two profiles line up and the profile costs one scan.
+    """
+    note = progress or (lambda _message: None)
+    schema = table.schema()
+    names = list(schema.names) if columns is None else list(columns)
+    missing = [n for n in names if n not in schema.names]
+    if missing:
+        raise DataError(f"columns {missing} are not in the table; it has {list(schema.names)}")
+
+    ref_columns = reference.columns if reference is not None else {}
+    plans: list[_Plan] = []
+    unplanned: list[_Plan] = []
+    for index, name in enumerate(names):
+        kind, floating = _kind_of(schema[name])
+        plan = _Plan(name, index, kind, str(schema[name]), floating)
+        ref = ref_columns.get(name)
+        if kind == "categorical":
+            plans.append(plan)
+        elif ref is not None and ref.kind == kind:
+            spec = ref.numeric.histogram.spec if ref.numeric and ref.numeric.histogram else None
+            theta = (
+                ref.distinct.theta if ref.distinct is not None and ref.categorical is None else 1.0
+            )
+            plans.append(
+                replace(plan, frequencies=ref.categorical is not None, spec=spec, theta=theta)
+            )
+        else:
+            unplanned.append(plan)
+
+    ranges: dict[str, Any] = {}
+    if unplanned:
+        note("range")
+        ranges = _ranges(table, unplanned)
+        with_values = [p for p in unplanned if ranges[f"{p.index}_min"] is not None]
+        specs: dict[str, BinSpec] = {}
+        if with_values:
+            note("sample")
+            specs = _specs_from_sample(table, with_values, ranges, n_bins, seed)
+        for plan in unplanned:
+            distinct = int(ranges.get(f"{plan.index}_distinct") or 0)
+            frequencies = 0 < distinct <= LOW_CARDINALITY
+            theta = 1.0 if frequencies else _theta(distinct, sketch_k)
+            plans.append(
+                replace(plan, frequencies=frequencies, spec=specs.get(plan.name), theta=theta)
+            )
+    plans.sort(key=lambda p: p.index)
+
+    note("histograms")
+    grouped = _grouped(table, plans)
+    row_count = _row_count(table, grouped)
+    profiles = {
+        plan.name: _column_profile(plan, grouped.get(plan.index), row_count, category_cap, sketch_k)
+        for plan in plans
+    }
+    return TableProfile(row_count=row_count, columns=profiles, source=source)
+
+
+# --------------------------------------------------------------------------------------------
+# Reference scans: range, then a sample for the bin centre and scale
+# --------------------------------------------------------------------------------------------
+
+
+def _ranges(table: Any, plans: list[_Plan]) -> dict[str, Any]:
+    import ibis
+
+    metrics: dict[str, Any] = {"__rows__": table.count()}
+    for plan in plans:
+        value = _numeric_value(table, plan)
+        if plan.floating:
+            # CASE-masked aggregates: DuckDB runs them several times faster than FILTER clauses.
+            value = ibis.ifelse(is_finite(table[plan.name]), value, ibis.null("float64"))
+        metrics[f"{plan.index}_min"] = value.min()
+        metrics[f"{plan.index}_max"] = value.max()
+        metrics[f"{plan.index}_distinct"] = value.approx_nunique()
+    row: dict[str, Any] = table.aggregate(**metrics).to_pyarrow().to_pylist()[0]
+    return row
+
+
+def _specs_from_sample(
+    table: Any, plans: list[_Plan], ranges: dict[str, Any], n_bins: int, seed: int
+) -> dict[str, BinSpec]:
+    fraction = min(1.0, SAMPLE_ROWS / max(int(ranges["__rows__"]), 1))
+    source = table if fraction >= 1.0 else table.sample(fraction, method="row", seed=seed)
+    selection = {f"c{p.index}": _numeric_value(source, p) for p in plans}
+    sample = source.select(**selection).to_pyarrow()
+    specs = {}
+    for plan in plans:
+        values = sample.column(f"c{plan.index}").to_numpy(zero_copy_only=False)
+        specs[plan.name] = BinSpec.from_sample(
+            np.asarray(values, dtype=np.float64),
+            minimum=float(ranges[f"{plan.index}_min"]),
+            maximum=float(ranges[f"{plan.index}_max"]),
+            n_bins=n_bins,
+        )
+    return specs
+
+
+# --------------------------------------------------------------------------------------------
+# The grouped scan
+# --------------------------------------------------------------------------------------------
+
+
+def _bin_expression(value: Any, spec: BinSpec, ibis: Any) -> Any:
+    """The fine bin of a finite value: plain arithmetic, the same on every engine."""
+    if spec.degenerate:
+        return ibis.cases((value < spec.center, -1), (value > spec.center, 1), else_=0)
+    t = asinh((value - spec.center) * (1.0 / spec.scale))
+    raw = ((t - spec.t_low) * (spec.n_bins / (spec.t_high - spec.t_low))).floor().cast("int64")
+    # Clipped to 0..n-1 inside the range, as BinSpec.assign: rounding in asinh must not move
+    # the reference's own min or max out of range.
+    inside = ibis.least(ibis.greatest(raw, 0), spec.n_bins - 1)
+    return ibis.cases(
+        (value < spec.range_low, -1), (value > spec.range_high, spec.n_bins), else_=inside
+    )
+
+
+def _code_expression(table: Any, plan: _Plan, ibis: Any) -> Any:
+    """Bin of each row: a fine bin, or a code for null, NaN, infinite (or any finite value when
+    the column has no bins yet)."""
+    column = table[plan.name]
+    value = _numeric_value(table, plan)
+    finite_code = _bin_expression(value, plan.spec, ibis) if plan.spec is not None else 0
+    if plan.floating:
+        return ibis.cases(
+            (is_finite(column), finite_code),
+            (column.isnull(), _NULL_BIN),
+            (column.isinf(), _INF_BIN),
+            else_=_NAN_BIN,
+        )
+    return ibis.ifelse(column.isnull(), _NULL_BIN, finite_code)
+
+
+def _grouped(table: Any, plans: list[_Plan]) -> dict[int, dict[str, np.ndarray | list[Any]]]:
+    import ibis
+
+    null_int, null_str, null_float = ibis.null("int64"), ibis.null("string"), ibis.null("float64")
+    branches = []
+    for plan in plans:
+        code = ibis.literal(plan.index, "int16")
+        if plan.kind == "categorical" or plan.frequencies:
+            column = table[plan.name]
+            base = table.filter(_finite_mask(table, plan)) if plan.frequencies else table
+            label = base[plan.name].cast("string")
+            groups = base.group_by(v=label).aggregate(n=base.count())
+            branches.append(
+                groups.select(
+                    c=code,
+                    k=ibis.literal(_CATEGORY, "int8"),
+                    b=ibis.ifelse(groups.v.isnull(), _NULL_BIN, 0).cast("int64"),
+                    v=groups.v,
+                    n=groups.n,
+                    lo=null_float,
+                    hi=null_float,
+                    mean=null_float,
+                    var=null_float,
+                    h=groups.v.hash(),
+                )
+            )
+            del column
+        if plan.kind == "categorical":
+            continue
+        # One GROUP BY per numeric column, by (bin, hash below the sketch threshold): rows whose
+        # hash is above it (nearly all, for a high-cardinality column) group by bin alone, so the
+        # column is read once for its histogram, moments and distinct sketch together.
+        finite = _finite_mask(table, plan)
+        value = _numeric_value(table, plan)
+        finite_value = ibis.ifelse(finite, value, null_float)
+        if plan.frequencies:
+            sketch_hash = null_int  # the category branch carries the hashes
+        else:
+            hashed = value.hash()
+            keep = (
+                finite
+                if plan.theta >= 1.0
+                else finite & (hashed < int(plan.theta * 2**64) - _HASH_OFFSET)
+            )
+            sketch_hash = ibis.ifelse(keep, hashed, null_int)
+        keyed = table.select(b=_code_expression(table, plan, ibis), h=sketch_hash, x=finite_value)
+        bins = keyed.group_by(["b", "h"]).aggregate(
+            n=keyed.count(),
+            lo=keyed.x.min(),
+            hi=keyed.x.max(),
+            mean=keyed.x.mean(),
+            var=keyed.x.var(how="pop"),
+        )
+        branches.append(
+            bins.select(
+                c=code,
+                k=ibis.literal(_BIN, "int8"),
+                b=bins.b.cast("int64"),
+                v=null_str,
+                n=bins.n,
+                lo=bins.lo.cast("float64"),
+                hi=bins.hi.cast("float64"),
+                mean=bins.mean.cast("float64"),
+                var=bins.var.cast("float64"),
+                h=bins.h.cast("int64"),
+            )
+        )
+    out: dict[int, dict[str, np.ndarray | list[Any]]] = {}
+    if not branches:
+        return out
+    union = branches[0] if len(branches) == 1 else ibis.union(*branches, distinct=False)
+    # One sort by column code, then each column's rows are one contiguous slice.
+    result = union.to_pyarrow().sort_by([("c", "ascending"), ("k", "ascending")])
+    codes = result.column("c").to_numpy()
+    boundaries = np.flatnonzero(np.diff(codes)) + 1
+    starts = np.concatenate([[0], boundaries]).astype(np.int64)
+    ends = np.concatenate([boundaries, [codes.size]]).astype(np.int64)
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        if end <= start:
+            continue
+        part = result.slice(start, end - start)
+        columns: dict[str, np.ndarray | list[Any]] = {
+            key: part.column(key).to_numpy(zero_copy_only=False)
+            for key in ("k", "b", "n", "lo", "hi", "mean", "var")
+        }
+        # Hashes stay int64 (through float64 they would lose 11 bits); nulls become a mask.
+        hashes = part.column("h")
+        columns["h"] = hashes.fill_null(0).to_numpy()
+        columns["h_valid"] = hashes.is_valid().to_numpy(zero_copy_only=False)
+        columns["v"] = part.column("v").to_pylist()
+        out[int(codes[start])] = columns
+    return out
+
+
+def _row_count(table: Any, grouped: dict[int, dict[str, Any]]) -> int:
+    """Rows of the table: the sum of any one column's groups (all rows land in some group)."""
+    for data in grouped.values():
+        kinds = np.asarray(data["k"])
+        counts = np.asarray(data["n"], dtype=np.float64)
+        for kind in (_BIN, _CATEGORY):
+            mask = kinds == kind
+            if mask.any():
+                return int(np.nansum(counts[mask]))
+    return int(table.count().to_pyarrow().as_py())
+
+
+def _theta(approx_distinct: int, k: int) -> float:
+    """Share of the hash space to keep: about ``2k`` hashes, so the sketch can trim to ``k``."""
+    if approx_distinct <= k:
+        return 1.0
+    return min(1.0, 2.0 * k / approx_distinct)
+
+
+def _to_unsigned(hashes: np.ndarray) -> np.ndarray:
+    """Ibis' signed 64-bit hashes back to DuckDB's unsigned ones (order-preserving)."""
+    signed = np.asarray(hashes, dtype=np.int64)
+    return signed.view(np.uint64) ^ np.uint64(_HASH_OFFSET)
+
+
+def _column_profile(
+    plan: _Plan,
+    data: dict[str, Any] | None,
+    rows: int,
+    category_cap: int,
+    sketch_k: int,
+) -> ColumnProfile:
+    profile = ColumnProfile(
+        name=plan.name, kind=plan.kind, dtype=plan.dtype, row_count=rows, null_count=0
+    )
+    if data is None:  # an empty table
+        profile.null_count = 0
+        if plan.kind != "categorical":
+            profile.numeric = NumericSummary(0, None, None, None, 0.0)
+        if plan.kind == "categorical" or plan.frequencies:
+            profile.categorical = CategoricalSummary({}, 0, category_cap)
+        return profile
+
+    kinds = np.asarray(data["k"])
+    codes = np.asarray(data["b"], dtype=np.float64)
+    counts = np.asarray(data["n"], dtype=np.float64)
+    hashes = np.asarray(data["h"], dtype=np.int64)
+    has_hash = np.asarray(data["h_valid"], dtype=bool)
+    values: list[Any] = data["v"]
+    sketch_hashes: list[np.ndarray] = []
+
+    categories = kinds == _CATEGORY
+    if plan.kind == "categorical" or plan.frequencies:
+        frequencies: dict[str, int] = {}
+        for i in np.flatnonzero(categories):
+            if codes[i] == _NULL_BIN:
+                profile.null_count = int(counts[i])
+            else:
+                frequencies[str(values[i])] = int(counts[i])
+        profile.categorical = CategoricalSummary(frequencies, 0, category_cap).capped()
+        sketch_hashes.append(_to_unsigned(hashes[categories & has_hash & (codes != _NULL_BIN)]))
+
+    if plan.kind != "categorical":
+        in_bins = kinds == _BIN
+        bin_codes = codes[in_bins].astype(np.int64)
+        bin_counts = counts[in_bins].astype(np.int64)
+        special = {
+            code: int(bin_counts[bin_codes == code].sum())
+            for code in (_NULL_BIN, _INF_BIN, _NAN_BIN)
+        }
+        profile.null_count = special[_NULL_BIN]
+        profile.inf_count = special[_INF_BIN]
+        profile.nan_count = special[_NAN_BIN]
+        finite = bin_codes >= -1
+        profile.numeric = _merge_bins(
+            plan,
+            bin_codes[finite],
+            bin_counts[finite],
+            np.asarray(data["lo"], dtype=np.float64)[in_bins][finite],
+            np.asarray(data["hi"], dtype=np.float64)[in_bins][finite],
+            np.asarray(data["mean"], dtype=np.float64)[in_bins][finite],
+            np.asarray(data["var"], dtype=np.float64)[in_bins][finite],
+        )
+        if not plan.frequencies:
+            sketch_hashes.append(_to_unsigned(hashes[in_bins & has_hash]))
+
+    theta = plan.theta if (plan.kind != "categorical" and not plan.frequencies) else 1.0
+    merged = np.concatenate(sketch_hashes) if sketch_hashes else np.zeros(0, dtype=np.uint64)
+    profile.distinct = DistinctSketch(merged, theta=theta, k=sketch_k).trimmed()
+    return profile
+
+
+def _merge_bins(
+    plan: _Plan,
+    codes: np.ndarray,
+    counts: np.ndarray,
+    lows: np.ndarray,
+    highs: np.ndarray,
+    means: np.ndarray,
+    variances: np.ndarray,
+) -> NumericSummary:
+    """Moments of a column from the moments of its bins (Chan et al.'s parallel formula)."""
+    total = int(counts.sum())
+    if total == 0:
+        histogram = Histogram.empty(plan.spec) if plan.spec is not None else None
+        return NumericSummary(0, None, None, None, 0.0, histogram)
+    weights = counts.astype(np.float64)
+    mean = float(np.dot(weights, means) / total)
+    m2 = float(np.dot(weights, variances) + np.dot(weights, (means - mean) ** 2))
+    histogram = None
+    if plan.spec is not None:
+        histogram = Histogram.empty(plan.spec)
+        np.add.at(histogram.counts, codes + 1, counts)
+    return NumericSummary(
+        count=total,
+        minimum=float(lows.min()),
+        maximum=float(highs.max()),
+        mean=mean,
+        m2=max(m2, 0.0),
+        histogram=histogram,
+    )

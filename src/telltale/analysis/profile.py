@@ -96,10 +96,16 @@ class BinSpec:
     def __post_init__(self) -> None:
         # Frozen dataclass: fill the exact range from the transform when not given.
         if self.low is None:
-            low = self.center if self.degenerate else self.center + self.scale * math.sinh(self.t_low)
+            low = (
+                self.center if self.degenerate else self.center + self.scale * math.sinh(self.t_low)
+            )
             object.__setattr__(self, "low", float(low))
         if self.high is None:
-            high = self.center if self.degenerate else self.center + self.scale * math.sinh(self.t_high)
+            high = (
+                self.center
+                if self.degenerate
+                else self.center + self.scale * math.sinh(self.t_high)
+            )
             object.__setattr__(self, "high", float(high))
 
     @classmethod

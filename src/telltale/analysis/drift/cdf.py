@@ -84,7 +84,9 @@ def _flat_beyond(summary: NumericSummary, histogram: Histogram, outer: int) -> b
         return True
     bounds = clipped_boundaries(summary, histogram)
     spec = histogram.spec
-    tolerance = 1e-9 * max(spec.range_high - spec.range_low, abs(spec.range_low), abs(spec.range_high))
+    tolerance = 1e-9 * max(
+        spec.range_high - spec.range_low, abs(spec.range_low), abs(spec.range_high)
+    )
     return bool(bounds[outer + 1] - bounds[outer] <= tolerance)
 
 

@@ -39,7 +39,12 @@ from telltale.analysis.performance import (
     performance_difference,
     regression_performance,
 )
-from telltale.analysis.performance.bootstrap import ROW_BOOTSTRAP_MAX_ROWS
+from telltale.analysis.performance.bootstrap import (
+    ROW_BOOTSTRAP_MAX_ROWS,
+    Resampler,
+    Statistic,
+    _GroupedSums,
+)
 from telltale.errors import ConfigError, DataError
 
 TOL = 1e-9
@@ -399,6 +404,32 @@ def test_intervals_are_reproducible_and_depend_on_seed() -> None:
     assert block_a.metrics["pr_auc"]["ci"] != block_c.metrics["pr_auc"]["ci"]
 
 
+@pytest.mark.parametrize("with_values", [False, True])
+def test_dense_and_grouped_resampling_agree(with_values: bool) -> None:
+    rng = np.random.default_rng(40)
+    n, n_groups = 3000, 700
+    units = rng.integers(0, 50, n).astype(np.intp)
+    groups = rng.integers(0, n_groups, n).astype(np.intp)
+    values = rng.normal(size=n) if with_values else None
+    stat = Statistic(units, groups, n_groups, values)
+    weights = rng.integers(0, 4, (20, 50)).astype(np.float32)
+    dense = weights.astype(np.float64) @ stat.table(50).astype(np.float64)
+    np.testing.assert_allclose(_GroupedSums(stat)(weights), dense, rtol=1e-6, atol=1e-9)
+    empty = Statistic(units[:0], groups[:0], n_groups)
+    assert not _GroupedSums(empty)(weights).any()
+
+
+def test_resampler_row_weights_are_multinomial_counts() -> None:
+    resampler = Resampler(n_rows=40, n_bootstrap=300, seed=0)
+    units = resampler.row_units()
+    draws = resampler.replicates(
+        [Statistic(units, units, 40)],
+        lambda sums: {"max": sums[0].max(axis=1), "n": sums[0].sum(axis=1)},
+    )
+    assert np.all(draws["n"] == 40)  # every resample draws exactly n rows
+    assert draws["max"].max() >= 3  # rows are drawn with replacement
+
+
 WELL_BEHAVED = (
     "accuracy",
     "precision",
@@ -679,6 +710,15 @@ def test_resamples_without_positives_are_left_out_of_auc_interval() -> None:
     assert np.isnan(result.replicates["roc_auc"]).sum() > 10
 
 
+def test_positive_label_names_the_missing_class_of_a_one_class_window() -> None:
+    result = classification_performance(
+        ["no", "no", "no"], y_score=[0.1, 0.6, 0.2], positive_label=np.str_("yes"), n_bootstrap=0
+    )
+    assert result.labels == ["no", "yes"] and result.positive_label == "yes"
+    assert _value(result, "accuracy") == pytest.approx(2 / 3)
+    assert _value(result, "fpr") == pytest.approx(1 / 3)
+
+
 def test_class_absent_from_y_true_is_left_out_of_macro_auc() -> None:
     case = multiclass_strings(n=600, k=3, seed=26)
     keep = case.y_true != "cat"
@@ -766,6 +806,8 @@ def test_class_absent_from_y_true_is_left_out_of_macro_auc() -> None:
             r"y_true has shape \(1, 2\); pass a 1-D array",
         ),
         (dict(y_true=[0, 1], y_pred=[0, 1], labels=[0, 0, 1]), ConfigError, r"repeats a label"),
+        (dict(y_true=[0, 1], y_pred=[0, 1], labels=[]), ConfigError, r"labels=\[\] is empty"),
+        (dict(y_true=[0, 1], y_pred=[0, 1], labels=[None, 1]), ConfigError, r"None or NaN"),
         (
             dict(y_true=[0, 1], y_pred=[0, 1], n_bootstrap=-1),
             ConfigError,

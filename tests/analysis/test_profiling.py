@@ -9,9 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from telltale.analysis.engine import connect
 from telltale.analysis.profile import Histogram
 from telltale.analysis.profiling import profile_table
+from telltale.store.engine import connect
 from telltale.store.files import open_table
 
 
@@ -60,7 +60,7 @@ def test_profile_matches_numpy(con, tmp_path) -> None:
     assert numeric.minimum == finite.min() and numeric.maximum == finite.max()
     assert numeric.mean == pytest.approx(finite.mean(), rel=1e-9)
     assert numeric.variance == pytest.approx(finite.var(ddof=1), rel=1e-9)
-    # Bin counts equal numpy's assignment on the same edges (the engine's asinh may differ from
+    # Bin counts equal numpy's assignment on the same edges (the engine's ln may differ from
     # numpy's by an ulp at a boundary: allow 2 values in 30,000 to move to a neighbour bin).
     expected = Histogram.from_values(numeric.histogram.spec, finite).counts
     assert numeric.histogram.counts.sum() == expected.sum()

@@ -6,9 +6,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from telltale.analysis.engine import connect
 from telltale.analysis.profiling import profile_table
 from telltale.analysis.quality import check_quality, count_duplicate_rows
+from telltale.store.engine import connect
 from telltale.store.files import open_table
 
 
@@ -82,6 +82,9 @@ def test_each_check_finds_what_was_injected(con) -> None:
         ("k", "constant"),
         ("gone", "schema"),
     } <= checks
+    severity = {(i.column, i.check): i.severity for i in quality.issues}
+    assert severity[("x", "range")] == "warning"  # >= 1% of rows
+    assert severity[("c", "new_category")] == "info"  # 30 rows of 5,000: worth knowing only
     assert quality.to_dict()["issues"][0].keys() == {"column", "severity", "check", "message"}
 
 

@@ -9,8 +9,8 @@ import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import pytest
 
-from telltale.analysis.engine import connect
 from telltale.errors import DataError
+from telltale.store.engine import connect
 from telltale.store.files import open_table
 
 TABLE = pa.table({"x": [1.5, 2.5, None], "name ü": ["a", "b", "c"]})

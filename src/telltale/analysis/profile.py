@@ -15,8 +15,8 @@ while a column has fewer distinct values than the sketch keeps).
 
 Fine bins
 ---------
-Bins are equally wide on ``t = asinh((x - center) / scale)`` where ``center`` and ``scale`` come
-from the reference (median and half the inter-quartile range). The transform is linear near the
+Bins are equally wide on ``t = sign(z) * ln(1 + |z|)``, ``z = (x - center) / scale``, where
+``center`` and ``scale`` come from the reference (median and half the inter-quartile range). The transform is linear near the
 centre and logarithmic in the tails, so one rule gives fine resolution for normal, uniform and
 heavy-tailed data alike, and the bin of a value is plain arithmetic every engine runs fast (no
 search over edges). A bin index ``-1`` holds values below the reference range, ``n_bins`` those
@@ -74,13 +74,25 @@ def _finite_or_none(value: float | None) -> float | None:
 # --------------------------------------------------------------------------------------------
 
 
+def _symlog(z: np.ndarray) -> np.ndarray:
+    """``sign(z) * ln(1 + |z|)``, written as the engines evaluate it."""
+    return np.sign(z) * np.log(1.0 + np.abs(z))
+
+
+def _symexp(t: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`_symlog`."""
+    return np.sign(t) * np.expm1(np.abs(t))
+
+
 @dataclass(frozen=True)
 class BinSpec:
     """Edges of the fine bins, derived from a reference column.
 
-    ``n_bins`` bins are equally wide in ``t = asinh((x - center) / scale)`` between ``t_low``
-    and ``t_high``. A constant reference column gives ``n_bins == 1`` with both edges equal to
-    the constant: bin 0 holds the constant, the outer bins hold anything else.
+    ``n_bins`` bins are equally wide in ``t = sign(z) * ln(1 + |z|)``, ``z = (x - center) /
+    scale``, between ``t_low`` and ``t_high``, which sit a hair outside the transformed range
+    ``[low, high]`` so that rounding never moves the reference's own min or max out of it. A
+    constant reference column gives ``n_bins == 1`` with both edges equal to the constant: bin 0
+    holds the constant, the outer bins hold anything else.
     """
 
     center: float
@@ -88,25 +100,22 @@ class BinSpec:
     t_low: float
     t_high: float
     n_bins: int
-    low: float | None = None
-    """The reference minimum, exactly (``sinh(asinh(x))`` does not round-trip)."""
-    high: float | None = None
+    low: float = math.nan
+    """The reference minimum, exactly (the transform does not round-trip)."""
+    high: float = math.nan
     """The reference maximum, exactly."""
 
     def __post_init__(self) -> None:
-        # Frozen dataclass: fill the exact range from the transform when not given.
-        if self.low is None:
-            low = (
-                self.center if self.degenerate else self.center + self.scale * math.sinh(self.t_low)
-            )
-            object.__setattr__(self, "low", float(low))
-        if self.high is None:
-            high = (
-                self.center
-                if self.degenerate
-                else self.center + self.scale * math.sinh(self.t_high)
-            )
-            object.__setattr__(self, "high", float(high))
+        # Frozen dataclass: fill the range from the transform when it is not given.
+        if math.isnan(self.low):
+            object.__setattr__(self, "low", float(self._inverse(self.t_low)))
+        if math.isnan(self.high):
+            object.__setattr__(self, "high", float(self._inverse(self.t_high)))
+
+    def _inverse(self, t: float) -> float:
+        if self.degenerate:
+            return self.center
+        return float(self.center + self.scale * _symexp(np.array([t]))[0])
 
     @classmethod
     def from_sample(
@@ -134,9 +143,17 @@ class BinSpec:
             scale = (maximum - minimum) / 2.0
         center = float(min(max(center, minimum), maximum))
         scale = float(scale)
-        t_low = math.asinh((minimum - center) / scale)
-        t_high = math.asinh((maximum - center) / scale)
-        return cls(center, scale, t_low, t_high, int(n_bins), minimum, maximum)
+        ends = _symlog((np.array([minimum, maximum]) - center) * (1.0 / scale))
+        margin = 1e-9 * float(ends[1] - ends[0]) + 1e-12 * float(np.abs(ends).max())
+        return cls(
+            center,
+            scale,
+            float(ends[0]) - margin,
+            float(ends[1]) + margin,
+            int(n_bins),
+            minimum,
+            maximum,
+        )
 
     @property
     def degenerate(self) -> bool:
@@ -146,10 +163,10 @@ class BinSpec:
     def edges(self) -> np.ndarray:
         """The ``n_bins + 1`` bin edges in the units of the column."""
         if self.degenerate:
-            return np.array([self.range_low, self.range_high])
+            return np.array([self.low, self.high])
         t = np.linspace(self.t_low, self.t_high, self.n_bins + 1)
-        edges = self.center + self.scale * np.sinh(t)
-        edges[0], edges[-1] = self.range_low, self.range_high
+        edges = self.center + self.scale * _symexp(t)
+        edges[0], edges[-1] = self.low, self.high
         return np.maximum.accumulate(edges)
 
     def assign(self, values: np.ndarray) -> np.ndarray:
@@ -161,23 +178,11 @@ class BinSpec:
         x = np.asarray(values, dtype=np.float64)
         if self.degenerate:
             return np.where(x < self.center, -1, np.where(x > self.center, 1, 0))
-        t = np.arcsinh((x - self.center) * (1.0 / self.scale))
+        t = _symlog((x - self.center) * (1.0 / self.scale))
         raw = np.floor((t - self.t_low) * (self.n_bins / (self.t_high - self.t_low)))
-        # Inside [low, high] the bin is clipped to 0..n-1: asinh rounding must not push the
-        # reference's own min or max out of range.
         idx = np.clip(np.nan_to_num(raw), 0, self.n_bins - 1).astype(np.int64)
-        idx = np.where(x < self.range_low, -1, idx)
-        return np.where(x > self.range_high, self.n_bins, idx)
-
-    @property
-    def range_low(self) -> float:
-        assert self.low is not None
-        return self.low
-
-    @property
-    def range_high(self) -> float:
-        assert self.high is not None
-        return self.high
+        idx = np.where(x < self.low, -1, idx)
+        return np.where(x > self.high, self.n_bins, idx)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -198,8 +203,8 @@ class BinSpec:
             t_low=float(data["t_low"]),
             t_high=float(data["t_high"]),
             n_bins=int(data["n_bins"]),
-            low=float(data["low"]) if data.get("low") is not None else None,
-            high=float(data["high"]) if data.get("high") is not None else None,
+            low=float(data["low"]),
+            high=float(data["high"]),
         )
 
 
@@ -429,14 +434,15 @@ class DistinctSketch:
     """A theta sketch of distinct values: every hash below ``theta`` (a share of the hash space).
 
     While a column has at most ``k`` distinct values ``theta`` is 1 and the count is exact;
-    beyond that the sketch keeps the ``k`` smallest hashes and estimates ``kept / theta``
-    (relative standard error about ``1 / sqrt(k)``). Two sketches merge when they used the same
+    beyond that the sketch keeps the hashes below ``theta``, a power of two chosen so that
+    between ``k`` and ``2k`` remain, and estimates ``kept / theta`` (relative standard error
+    at most about ``1 / sqrt(k)``). Two sketches merge when they used the same
     hash function.
     """
 
     hashes: np.ndarray
     theta: float = 1.0
-    k: int = 4096
+    k: int = 2048
     hash_space: int = 2**64
     hash_function: str = "duckdb"
 
@@ -444,13 +450,20 @@ class DistinctSketch:
         self.hashes = np.unique(np.asarray(self.hashes, dtype=np.uint64))
 
     def trimmed(self) -> DistinctSketch:
-        if self.hashes.size <= self.k:
+        """Halve ``theta`` until at most ``2k`` hashes remain below it.
+
+        ``theta`` stays a power of two, so the sketch of a union is exactly the merge of the
+        sketches of its parts, and a sketch collected at a threshold keeps it, so new data
+        profiled at the same threshold runs the same query.
+        """
+        if self.hashes.size <= 2 * self.k:
             return self
-        kept = self.hashes[: self.k]
-        theta = float(self.hashes[self.k]) / self.hash_space
-        return DistinctSketch(
-            kept, min(theta, self.theta), self.k, self.hash_space, self.hash_function
-        )
+        theta = self.theta
+        hashes = self.hashes
+        while hashes.size > 2 * self.k:
+            theta /= 2.0
+            hashes = hashes[hashes < np.uint64(min(theta * self.hash_space, 2**64 - 1))]
+        return DistinctSketch(hashes, theta, self.k, self.hash_space, self.hash_function)
 
     def estimate(self) -> float:
         return float(self.hashes.size) / self.theta if self.theta < 1.0 else float(self.hashes.size)
@@ -466,10 +479,9 @@ class DistinctSketch:
                 f"({self.hash_function} vs {other.hash_function}); profile both with one engine"
             )
         theta = min(self.theta, other.theta)
-        limit = theta * self.hash_space
         union = np.union1d(self.hashes, other.hashes)
         if theta < 1.0:
-            union = union[union.astype(np.float64) < limit]
+            union = union[union < np.uint64(theta * self.hash_space)]
         return DistinctSketch(
             union, theta, min(self.k, other.k), self.hash_space, self.hash_function
         ).trimmed()

@@ -34,6 +34,9 @@ MISSING_RISE_ABSOLUTE = 0.01
 MISSING_RISE_RELATIVE = 1.5
 """... and to at least 1.5 times the reference rate is reported."""
 NEW_CATEGORY_VALUES_SHOWN = 20
+MINOR_SHARE = 0.01
+"""Out-of-range values or unseen categories in less than this share of rows are reported as
+``info`` (worth knowing, not worth a warning: one new value in 200,000 rows is not an alarm)."""
 
 Severity = Literal["info", "warning", "error"]
 
@@ -65,7 +68,19 @@ class TableQuality(Result):
 
 
 def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}%"
+    if value is None:
+        return "n/a"
+    if 0 < value < 0.001:
+        return "<0.1%"
+    return f"{100 * value:.1f}%"
+
+
+def _severity(share: float) -> Severity:
+    return "warning" if share >= MINOR_SHARE else "info"
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
 
 
 def _is_constant(profile: ColumnProfile | None) -> bool:
@@ -131,9 +146,9 @@ def _column_quality(
         }
         if outside:
             flag(
-                "warning",
+                _severity(share),
                 "range",
-                f"{outside} values ({_pct(share)}) outside the reference range "
+                f"{_plural(outside, 'value', 'values')} ({_pct(share)}) outside the reference range "
                 f"[{ref.numeric.minimum:.6g}, {ref.numeric.maximum:.6g}]",
             )
 
@@ -157,9 +172,10 @@ def _column_quality(
             shown = ", ".join(repr(k) for k, _ in ranked[:5])
             more = f" and {len(unseen) - 5} more" if len(unseen) > 5 else ""
             flag(
-                "warning",
+                _severity(unseen_share),
                 "new_category",
-                f"{len(unseen)} categories not in the reference ({shown}{more}) in {rows} rows ({_pct(unseen_share)})",
+                f"{_plural(len(unseen), 'category', 'categories')} not in the reference "
+                f"({shown}{more}) in {_plural(rows, 'row', 'rows')} ({_pct(unseen_share)})",
             )
 
     constant = {"reference": _is_constant(ref), "current": _is_constant(cur)}
@@ -241,10 +257,13 @@ def count_duplicate_rows(table: Any) -> int:
     """Rows that repeat an earlier row exactly (all columns), counted by the engine."""
     import ibis
 
+    from telltale.store.engine import hash64, to_arrow
+
     columns = list(table.schema().names)
     if not columns:
         return 0
-    row_hash = ibis.struct({f"c{i}": table[name] for i, name in enumerate(columns)}).hash()
+    # 64-bit row hashes: a collision among 10M distinct rows has odds of about 3e-6.
+    row_hash = hash64(ibis.struct({f"c{i}": table[name] for i, name in enumerate(columns)}))
     counts = table.aggregate(rows=table.count(), distinct=row_hash.nunique())
-    row = counts.to_pyarrow().to_pylist()[0]
+    row = to_arrow(counts).to_pylist()[0]
     return int(row["rows"]) - int(row["distinct"])

@@ -265,8 +265,8 @@ def profile_command(data: str, out: str, columns: tuple[str, ...], seed: int) ->
       telltale profile train.parquet --out train.ttp
       telltale report --reference-profile train.ttp --current week.parquet --out report.html
     """
-    from telltale.analysis.engine import connect
     from telltale.analysis.profiling import profile_table
+    from telltale.store.engine import connect
     from telltale.store.files import describe_source, open_table
 
     con = connect()

@@ -92,7 +92,15 @@ class DataReport(Result):
         return path
 
     def _repr_html_(self) -> str:
-        return self.html()
+        """The report in a notebook cell: in an iframe, so its styles stay out of the notebook."""
+        import html as html_lib
+
+        document = html_lib.escape(self.html(), quote=True)
+        return (
+            f'<iframe srcdoc="{document}" title="telltale report" '
+            'style="width:100%;height:720px;border:1px solid #ddd" sandbox="allow-scripts">'
+            "</iframe>"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -149,8 +157,8 @@ def report(
     ...                          prediction="pred", score="proba")  # doctest: +SKIP
     >>> result.save_html("report.html")  # doctest: +SKIP
     """
-    from telltale.analysis.engine import connect
     from telltale.analysis.profiling import profile_table
+    from telltale.store.engine import connect
     from telltale.store.files import describe_source, open_table
 
     step = progress or (lambda _name: None)
@@ -377,7 +385,9 @@ def _fetch(
         selection["p"] = table[prediction]
     for i, name in enumerate(scores):
         selection[f"s{i}"] = table[name]
-    data = table.select(**selection).to_pyarrow()
+    from telltale.store.engine import to_arrow
+
+    data = to_arrow(table.select(**selection))
     return {name: data.column(name).to_numpy(zero_copy_only=False) for name in data.column_names}
 
 

@@ -1,7 +1,7 @@
 """Integrals of CDF gaps from fine histograms: the Wasserstein-1 distance.
 
 Inside the reference range a side's CDF is taken linear within each fine bin; the bins are
-fine enough (about 1000 on an asinh scale) for that to be accurate to well under 1% of the
+fine enough (about 1000 on a symmetric-log scale) for that to be accurate to well under 1% of the
 distance. The two outer bins (below and above the reference range) are one bin each however
 far the current data reaches, so there the moments of the side fill in what the bins cannot
 show (:func:`wasserstein_distance`).
@@ -84,9 +84,7 @@ def _flat_beyond(summary: NumericSummary, histogram: Histogram, outer: int) -> b
         return True
     bounds = clipped_boundaries(summary, histogram)
     spec = histogram.spec
-    tolerance = 1e-9 * max(
-        spec.range_high - spec.range_low, abs(spec.range_low), abs(spec.range_high)
-    )
+    tolerance = 1e-9 * max(spec.high - spec.low, abs(spec.low), abs(spec.high))
     return bool(bounds[outer + 1] - bounds[outer] <= tolerance)
 
 

@@ -67,6 +67,10 @@ _CHUNK_ENTRIES = 4_000_000
 _DENSE_MAX_ENTRIES = 8_000_000
 """A statistic whose per-unit table (units x groups) is larger is resampled by grouped sums."""
 
+_DENSE_PER_ITEM = 256
+"""Dense tables win while ``units x groups <= _DENSE_PER_ITEM x items``: a matrix product costs
+about 0.02 ns per multiply-add, a gathered grouped sum 5-15 ns per item (measured on 2 cores)."""
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
 Reducer = Callable[[list[FloatArray]], dict[str, FloatArray]]
@@ -123,7 +127,8 @@ class _GroupedSums:
         sorted_groups = groups[order]
         self.units = stat.units[order]
         self.values = None if stat.values is None else stat.values[order]
-        self.starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+        changes = np.r_[True, sorted_groups[1:] != sorted_groups[:-1]][: len(sorted_groups)]
+        self.starts = np.flatnonzero(changes)
         self.present = sorted_groups[self.starts]
         self.n_groups = stat.n_groups
 
@@ -206,7 +211,11 @@ class Resampler:
         grouped: list[tuple[int, _GroupedSums]] = []
         widest = 1
         for i, stat in enumerate(stats):
-            if u * stat.width <= _DENSE_MAX_ENTRIES or stat.n_values > 1:
+            size = u * stat.width
+            dense = size <= _DENSE_MAX_ENTRIES and size <= _DENSE_PER_ITEM * max(
+                256, len(stat.units)
+            )
+            if dense or stat.n_values > 1:
                 (dense32 if stat.values is None else dense64).append((i, stat))
             else:
                 grouped.append((i, _GroupedSums(stat)))

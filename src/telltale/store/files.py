@@ -116,10 +116,13 @@ def _read(con: Any, kind: str, target: Any, text: str, tab: bool = False) -> Any
             import pyarrow.feather as feather
 
             return _open_in_memory(con, feather.read_table(target), text)
-        # Reading the schema and first rows surfaces corrupt files here, with the file's name,
-        # rather than deep inside the analysis.
+        # Reading the schema (Parquet: the footer of every file) and, for text formats, the
+        # first rows surfaces unreadable files here, with the file's name, rather than deep
+        # inside the analysis. A Parquet row group decodes whole, so no row is read for it:
+        # LIMIT 1 cost 0.22 s on a 1M-row file.
         table.schema()
-        _first_row(table)
+        if kind != "parquet":
+            _first_row(table)
         return table
     except DataError:
         raise

@@ -211,3 +211,20 @@ def test_regression_task(tmp_path) -> None:
         performance["current"]["metrics"]["mae"]["value"]
         > performance["reference"]["metrics"]["mae"]["value"]
     )
+
+
+def test_profile_reference_without_the_target(files, tmp_path) -> None:
+    """A reference profile made without the model columns still gives current performance."""
+    reference, current = files
+    from telltale.analysis.profiling import profile_table
+    from telltale.store.engine import connect
+    from telltale.store.files import open_table
+
+    profile = profile_table(open_table(connect(), reference), columns=["stable", "shifted"])
+    result = telltale.report(
+        reference_profile=profile, current=current, target="label", prediction="pred"
+    )
+    data = result.to_dict()
+    assert data["drift"]["target"] is None
+    assert data["performance"]["current"]["metrics"]["accuracy"]["value"] > 0.5
+    assert set(data["drift"]["columns"]) == {"stable", "shifted"}

@@ -176,6 +176,10 @@ def report(
         raise ConfigError(f"task must be 'classification' or 'regression', got {task!r}")
     if n_bootstrap < 0:
         raise ConfigError(f"n_bootstrap must be >= 0, got {n_bootstrap}")
+    if method is not None:
+        from telltale.analysis.drift import get_drift_method
+
+        get_drift_method(method)  # an unknown name fails now, not after minutes of profiling
     scores = _as_list(score)
 
     step("open data")
@@ -247,7 +251,7 @@ def report(
     performance = _performance_section(
         reference_table,
         current_table,
-        reference_profile,
+        current_profile,
         target,
         prediction,
         scores,
@@ -394,7 +398,7 @@ def _fetch(
 def _performance_section(
     reference_table: Any,
     current_table: Any,
-    reference_profile: TableProfile,
+    current_profile: TableProfile,
     target: str | None,
     prediction: str | None,
     scores: list[str],
@@ -407,7 +411,7 @@ def _performance_section(
     from telltale.analysis import performance as perf
 
     if task is None:
-        task = _infer_task(reference_profile[target], scores)
+        task = _infer_task(current_profile[target], scores)
     if task == "regression" and not prediction:
         raise ConfigError("a regression report needs --prediction (the predicted value column)")
     section: dict[str, Any] = {

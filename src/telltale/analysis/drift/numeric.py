@@ -96,20 +96,20 @@ class KSMethod(DriftMethod):
 class WassersteinMethod(DriftMethod):
     """Wasserstein-1 (earth mover's) distance, in units of the reference standard deviation.
 
-        The distance ``∫ |F_ref - F_cur| dx`` is computed from the histograms with each CDF linear
-        inside a bin, the part beyond the reference range from the moments
-        (:func:`~telltale.analysis.drift.cdf.wasserstein_distance`), and divided by the reference's sample standard deviation
-        (``NumericSummary.std``, ``ddof=1``; like the moments used for the tails, rounded to 10
-    significant digits so that engine rounding noise does not change the result between runs).
-    A constant reference (std 0 or unknown) is not
-        normalised (divided by 1); ``details`` says so. Drift when the normed distance
-        ``>= threshold``: 0.1 means the mass moved on average a tenth of a standard deviation.
+    The distance ``∫ |F_ref - F_cur| dx`` is computed from the histograms with each CDF linear
+    inside a bin, the part beyond the reference range from the moments
+    (:func:`~telltale.analysis.drift.cdf.wasserstein_distance`), and divided by the reference's
+    sample standard deviation (``NumericSummary.std``, ``ddof=1``; like the moments used for
+    the tails, rounded to 10 significant digits so that engine rounding noise does not change
+    the result between runs). A constant reference (std 0 or unknown) is not normalised
+    (divided by 1); ``details`` says so. Drift when the normed distance ``>= threshold``: 0.1
+    means the mass moved on average a tenth of a standard deviation.
 
-        >>> from telltale.analysis.profile import CategoricalSummary, ColumnProfile
-        >>> strings = ColumnProfile("s", "categorical", "string", 3, 0,
-        ...                         categorical=CategoricalSummary({"a": 3}))
-        >>> WassersteinMethod().unsupported(strings, strings)
-        'it compares numeric data and the column has 1 categories'
+    >>> from telltale.analysis.profile import CategoricalSummary, ColumnProfile
+    >>> strings = ColumnProfile("s", "categorical", "string", 3, 0,
+    ...                         categorical=CategoricalSummary({"a": 3}))
+    >>> WassersteinMethod().unsupported(strings, strings)
+    'it compares numeric data and the column has 1 categories'
     """
 
     name = "wasserstein"

@@ -24,6 +24,7 @@ costs one scan; a reference costs three:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -269,11 +270,8 @@ def _grouped(table: Any, plans: list[_Plan]) -> dict[int, dict[str, np.ndarray |
     for start in range(0, len(plans), COLUMNS_PER_QUERY):
         chunk = plans[start : start + COLUMNS_PER_QUERY]
         narrow = table.select(*[plan.name for plan in chunk])
-        parts.append(
-            run_template(
-                narrow, ("grouped", tuple(chunk)), lambda t, c=chunk: _grouped_expression(t, c)
-            )
-        )
+        build = functools.partial(_grouped_expression, plans=chunk)
+        parts.append(run_template(narrow, ("grouped", tuple(chunk)), build))
     import pyarrow as pa
 
     result = pa.concat_tables(parts) if len(parts) > 1 else parts[0]

@@ -155,3 +155,23 @@ def test_datetime_column_profiled_as_epoch_seconds(con) -> None:
     assert column.kind == "datetime"
     assert column.numeric.minimum == start.timestamp()
     assert column.numeric.maximum == stamps[-1].timestamp()
+
+
+def test_wide_table_is_profiled_in_chunks(con) -> None:
+    """More columns than one query takes: every column still matches numpy."""
+    from telltale.analysis.profiling import COLUMNS_PER_QUERY
+
+    rng = np.random.default_rng(9)
+    width = 2 * COLUMNS_PER_QUERY + 5
+    columns = {f"x{i}": rng.normal(i, 1.0, 500) for i in range(width)}
+    columns |= {f"s{i}": rng.choice(["a", "b"], 500) for i in range(3)}
+    data = pa.table(columns)
+    reference = profile_table(open_table(con, data))
+    current = profile_table(open_table(con, data), reference=reference)
+    assert len(current.columns) == width + 3
+    for i in range(width):
+        values = columns[f"x{i}"]
+        numeric = current[f"x{i}"].numeric
+        assert numeric.count == 500 and numeric.mean == pytest.approx(values.mean(), rel=1e-9)
+        assert numeric.histogram.counts.sum() == 500
+    assert current["s2"].categorical.count == 500

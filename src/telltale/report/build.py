@@ -10,6 +10,7 @@ import difflib
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -215,6 +216,13 @@ def report(
         features = [c for c in current_names if c in reference_names and c not in model_columns]
     profiled = features + [c for c in (target, prediction) if c and c not in features]
 
+    # Duplicate rows need a scan of whole rows that no profile gives; it runs on its own
+    # connection while this thread compiles and profiles (DuckDB releases the GIL).
+    duplicate_sources = {"current": current}
+    if reference is not None:
+        duplicate_sources["reference"] = reference
+    duplicates = _in_background(_count_duplicates, duplicate_sources)
+
     step("profile reference")
     if reference_table is not None:
         ref_columns = [c for c in reference_names if c not in scores]
@@ -245,7 +253,7 @@ def report(
     )
 
     step("quality")
-    quality = _quality_section(reference_profile, current_profile, reference_table, current_table)
+    quality = _quality_section(reference_profile, current_profile, duplicates.result())
 
     step("performance")
     performance = _performance_section(
@@ -360,14 +368,32 @@ def _drift_section(
     return section
 
 
-def _quality_section(
-    reference: TableProfile, current: TableProfile, reference_table: Any, current_table: Any
-) -> dict[str, Any]:
-    from telltale.analysis.quality import check_quality, count_duplicate_rows
+def _in_background(function: Callable[..., Any], *args: Any) -> Future[Any]:
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="telltale")
+    try:
+        return pool.submit(function, *args)
+    finally:
+        pool.shutdown(wait=False)
 
-    duplicates: dict[str, int | None] = {"current": count_duplicate_rows(current_table)}
-    if reference_table is not None:
-        duplicates["reference"] = count_duplicate_rows(reference_table)
+
+def _count_duplicates(sources: Mapping[str, Any]) -> dict[str, int | None]:
+    from telltale.analysis.quality import count_duplicate_rows
+    from telltale.store.engine import connect
+    from telltale.store.files import describe_source, open_table
+
+    con = connect()
+    counts: dict[str, int | None] = {}
+    for side, data in sources.items():
+        with _scanning(describe_source(data)):
+            counts[side] = count_duplicate_rows(open_table(con, data, name=side))
+    return counts
+
+
+def _quality_section(
+    reference: TableProfile, current: TableProfile, duplicates: dict[str, int | None]
+) -> dict[str, Any]:
+    from telltale.analysis.quality import check_quality
+
     return check_quality(reference, current, duplicates=duplicates).to_dict()
 
 

@@ -175,3 +175,47 @@ def test_wide_table_is_profiled_in_chunks(con) -> None:
         assert numeric.count == 500 and numeric.mean == pytest.approx(values.mean(), rel=1e-9)
         assert numeric.histogram.counts.sum() == 500
     assert current["s2"].categorical.count == 500
+
+
+def test_shape_templates_give_what_ibis_compiles_per_column(con, monkeypatch) -> None:
+    """Filled-in SQL templates and Ibis' own compile of every column agree on every kind."""
+    import datetime as dt
+
+    import telltale.analysis.profiling as profiling
+
+    rng = np.random.default_rng(11)
+    n = 3_000
+    floats = rng.lognormal(size=n)
+    floats[:5] = [np.nan, np.inf, -np.inf, np.nan, 1.0]
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    data = pa.table(
+        {
+            "float \"quoted\" 7770001": floats,
+            "7770002.5": rng.integers(0, 4, n),
+            "wide ints": rng.integers(0, 100_000, n),
+            "constant": np.full(n, 2.5),
+            "when": [start + dt.timedelta(minutes=int(m)) for m in rng.integers(0, 10_000, n)],
+            "day": [dt.date(2026, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 300, n)],
+            "flag": rng.random(n) < 0.5,
+            "text": pa.array(rng.choice(["a", "b", None], n).tolist()),
+        }
+    )
+    reference = profile_table(open_table(con, data))
+    current_data = open_table(con, data.slice(0, 2_000))
+    made = []
+    real = profiling._grouped_sql
+    monkeypatch.setattr(profiling, "_grouped_sql", lambda *a: made.append(real(*a)) or made[-1])
+    templated = profile_table(current_data, reference=reference)
+    assert made and all(isinstance(sql, str) for sql in made)  # the template path ran
+    monkeypatch.setattr(profiling, "_grouped_sql", lambda plans, schema: None)
+    compiled = profile_table(current_data, reference=reference)
+    # Bins, counts and sketches are equal; moments to rounding (their summation order differs).
+    for name, column in templated.columns.items():
+        other = compiled[name]
+        if column.numeric is not None:
+            assert column.numeric.mean == pytest.approx(other.numeric.mean, rel=1e-12)
+            assert column.numeric.m2 == pytest.approx(other.numeric.m2, rel=1e-12)
+            column.numeric.mean, column.numeric.m2 = other.numeric.mean, other.numeric.m2
+    assert templated == compiled
+    assert templated["constant"].numeric.histogram.spec.degenerate
+    assert templated["float \"quoted\" 7770001"].nan_count == 2

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -43,7 +44,7 @@ from telltale.analysis.profile import (
     TableProfile,
 )
 from telltale.errors import DataError
-from telltale.store.engine import hash64, is_finite, run_template, to_arrow
+from telltale.store.engine import TEMPLATE_TABLE, hash64, is_duckdb, is_finite, run_on, to_arrow
 
 __all__ = [
     "DEFAULT_BINS",
@@ -225,27 +226,62 @@ def _specs_from_sample(
 # --------------------------------------------------------------------------------------------
 
 
-def _bin_expression(value: Any, spec: BinSpec, ibis: Any) -> Any:
+@dataclass(frozen=True)
+class _Constants:
+    """The numbers one column's branches are built from (see ``_sql_templates``)."""
+
+    code: int
+    center: float
+    inv_scale: float
+    t_low: float
+    per_t: float
+    low: float
+    high: float
+    n_bins: int
+    theta_limit: int
+
+    @classmethod
+    def of(cls, plan: _Plan) -> _Constants:
+        spec = plan.spec
+        theta_limit = min(int(plan.theta * 2**64), 2**64 - 1)
+        if spec is None:
+            return cls(plan.index, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1, theta_limit)
+        per_t = 0.0 if spec.degenerate else spec.n_bins / (spec.t_high - spec.t_low)
+        return cls(
+            plan.index,
+            spec.center,
+            1.0 / spec.scale,
+            spec.t_low,
+            per_t,
+            spec.low,
+            spec.high,
+            spec.n_bins,
+            theta_limit,
+        )
+
+
+def _bin_expression(value: Any, plan: _Plan, k: _Constants, ibis: Any) -> Any:
     """The fine bin of a finite value: plain arithmetic, the same on every engine.
 
     Inside ``[low, high]`` the result is always within ``0..n_bins - 1`` because ``t_low`` and
     ``t_high`` sit a margin outside the transformed range (see :class:`BinSpec`), so no clamp
     is needed (on DuckDB a LEAST/GREATEST clamp cost more than the transform itself).
     """
-    if spec.degenerate:
-        return ibis.cases((value < spec.center, -1), (value > spec.center, 1), else_=0)
-    z = (value - spec.center) * (1.0 / spec.scale)
+    assert plan.spec is not None
+    if plan.spec.degenerate:
+        return ibis.cases((value < k.center, -1), (value > k.center, 1), else_=0)
+    z = (value - k.center) * k.inv_scale
     t = z.sign() * (z.abs() + 1.0).ln()
-    inside = ((t - spec.t_low) * (spec.n_bins / (spec.t_high - spec.t_low))).floor().cast("int64")
-    return ibis.cases((value < spec.low, -1), (value > spec.high, spec.n_bins), else_=inside)
+    inside = ((t - k.t_low) * k.per_t).floor().cast("int64")
+    return ibis.cases((value < k.low, -1), (value > k.high, k.n_bins), else_=inside)
 
 
-def _code_expression(table: Any, plan: _Plan, ibis: Any) -> Any:
+def _code_expression(table: Any, plan: _Plan, k: _Constants, ibis: Any) -> Any:
     """Bin of each row: a fine bin, or a code for null, NaN, infinite (or any finite value when
     the column has no bins yet)."""
     column = table[plan.name]
     value = _numeric_value(table, plan)
-    finite_code = _bin_expression(value, plan.spec, ibis) if plan.spec is not None else 0
+    finite_code = _bin_expression(value, plan, k, ibis) if plan.spec is not None else 0
     if plan.floating:
         return ibis.cases(
             (is_finite(column), finite_code),
@@ -257,21 +293,29 @@ def _code_expression(table: Any, plan: _Plan, ibis: Any) -> Any:
 
 
 def _grouped(table: Any, plans: list[_Plan]) -> dict[int, dict[str, np.ndarray | list[Any]]]:
+    import ibis
+
     out: dict[int, dict[str, np.ndarray | list[Any]]] = {}
     if not plans:
         return out
-    # The same plans on the same schema give the same query: a current side profiled against
-    # its reference reuses the reference's compiled query (Ibis' compile took ~0.4 s of it).
-    # Columns go in chunks: Ibis' compile time and DuckDB's planning time grow faster than
-    # the number of UNION branches (220 columns in one query: 8 s to compile, 3.5 s to plan).
-    # Each query sees only its own columns: DuckDB binds the whole input view once per UNION
-    # branch, and a 220-column view tripled the planning time.
+    # Columns go 32 to a query, each query over a view of only its columns: DuckDB binds the
+    # whole input view once per UNION branch (a 220-column view tripled the planning time),
+    # and its planning time grows with the number of branches.
+    schema = table.schema()
     parts = []
     for start in range(0, len(plans), COLUMNS_PER_QUERY):
         chunk = plans[start : start + COLUMNS_PER_QUERY]
         narrow = table.select(*[plan.name for plan in chunk])
-        build = functools.partial(_grouped_expression, plans=chunk)
-        parts.append(run_template(narrow, ("grouped", tuple(chunk)), build))
+        if not is_duckdb(table):
+            parts.append(to_arrow(_grouped_expression(narrow, chunk)))
+            continue
+        sql = _grouped_sql(chunk, schema)
+        if sql is None:  # a shape the templates do not cover: Ibis compiles this chunk
+            template = ibis.table(narrow.schema(), name=TEMPLATE_TABLE)
+            sql = str(
+                ibis.to_sql(_grouped_expression(template, chunk), dialect="duckdb", pretty=False)
+            )
+        parts.append(run_on(narrow, sql))
     import pyarrow as pa
 
     result = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
@@ -303,83 +347,167 @@ def _grouped(table: Any, plans: list[_Plan]) -> dict[int, dict[str, np.ndarray |
 def _grouped_expression(table: Any, plans: list[_Plan]) -> Any:
     import ibis
 
+    branches = [b for plan in plans for b in _branches(table, plan, _Constants.of(plan))]
+    return branches[0] if len(branches) == 1 else ibis.union(*branches, distinct=False)
+
+
+def _branches(table: Any, plan: _Plan, k: _Constants) -> list[Any]:
+    """The UNION branches that profile one column: categories, bins, distinct hashes.
+
+    Every branch has the same columns: ``c`` (column code), ``k`` (row kind), ``b`` (bin or
+    null code), ``v`` (category), ``n``, ``lo``, ``hi``, ``mean``, ``var``, ``h`` (hash).
+    """
+    import ibis
+
     null_int, null_str, null_float = ibis.null("int64"), ibis.null("string"), ibis.null("float64")
     null_hash = ibis.null("uint64")
+    code = ibis.literal(k.code, "int32")
     branches = []
-    for plan in plans:
-        code = ibis.literal(plan.index, "int16")
-        if plan.kind == "categorical" or plan.frequencies:
-            column = table[plan.name]
-            base = table.filter(_finite_mask(table, plan)) if plan.frequencies else table
-            label = base[plan.name].cast("string")
-            groups = base.group_by(v=label).aggregate(n=base.count())
-            branches.append(
-                groups.select(
-                    c=code,
-                    k=ibis.literal(_CATEGORY, "int8"),
-                    b=ibis.ifelse(groups.v.isnull(), _NULL_BIN, 0).cast("int64"),
-                    v=groups.v,
-                    n=groups.n,
-                    lo=null_float,
-                    hi=null_float,
-                    mean=null_float,
-                    var=null_float,
-                    h=hash64(groups.v),
-                )
-            )
-            del column
-        if plan.kind == "categorical":
-            continue
-        # One GROUP BY per numeric column by fine bin; each bin returns its count and moments,
-        # so the column's histogram and moments come from one read of the column.
-        finite_value = ibis.ifelse(
-            _finite_mask(table, plan), _numeric_value(table, plan), null_float
-        )
-        keyed = table.select(b=_code_expression(table, plan, ibis), x=finite_value)
-        bins = keyed.group_by("b").aggregate(
-            n=keyed.count(),
-            lo=keyed.x.min(),
-            hi=keyed.x.max(),
-            mean=keyed.x.mean(),
-            var=keyed.x.var(how="pop"),
-        )
+    if plan.kind == "categorical" or plan.frequencies:
+        base = table.filter(_finite_mask(table, plan)) if plan.frequencies else table
+        groups = base.group_by(v=base[plan.name].cast("string")).aggregate(n=base.count())
         branches.append(
-            bins.select(
+            groups.select(
                 c=code,
-                k=ibis.literal(_BIN, "int8"),
-                b=bins.b.cast("int64"),
-                v=null_str,
-                n=bins.n,
-                lo=bins.lo.cast("float64"),
-                hi=bins.hi.cast("float64"),
-                mean=bins.mean.cast("float64"),
-                var=bins.var.cast("float64"),
-                h=null_hash,
+                k=ibis.literal(_CATEGORY, "int8"),
+                b=ibis.ifelse(groups.v.isnull(), _NULL_BIN, 0).cast("int64"),
+                v=groups.v,
+                n=groups.n,
+                lo=null_float,
+                hi=null_float,
+                mean=null_float,
+                var=null_float,
+                h=hash64(groups.v),
             )
         )
-        if not plan.frequencies:
-            # The distinct sketch: hashes below the threshold, filtered before any grouping
-            # (as a second GROUP BY key the hash cost more than the whole histogram).
-            masked = table.filter(_finite_mask(table, plan))
-            hashed = masked.select(h=hash64(_numeric_value(masked, plan).cast("float64")))
-            if plan.theta < 1.0:
-                hashed = hashed.filter(hashed.h < ibis.literal(int(plan.theta * 2**64), "uint64"))
-            hashed = hashed.distinct()
-            branches.append(
-                hashed.select(
-                    c=code,
-                    k=ibis.literal(_HASH, "int8"),
-                    b=null_int,
-                    v=null_str,
-                    n=null_int,
-                    lo=null_float,
-                    hi=null_float,
-                    mean=null_float,
-                    var=null_float,
-                    h=hashed.h,
-                )
+    if plan.kind == "categorical":
+        return branches
+    # One GROUP BY per numeric column by fine bin; each bin returns its count and moments,
+    # so the column's histogram and moments come from one read of the column.
+    finite_value = ibis.ifelse(_finite_mask(table, plan), _numeric_value(table, plan), null_float)
+    keyed = table.select(b=_code_expression(table, plan, k, ibis), x=finite_value)
+    bins = keyed.group_by("b").aggregate(
+        n=keyed.count(),
+        lo=keyed.x.min(),
+        hi=keyed.x.max(),
+        mean=keyed.x.mean(),
+        var=keyed.x.var(how="pop"),
+    )
+    branches.append(
+        bins.select(
+            c=code,
+            k=ibis.literal(_BIN, "int8"),
+            b=bins.b.cast("int64"),
+            v=null_str,
+            n=bins.n,
+            lo=bins.lo.cast("float64"),
+            hi=bins.hi.cast("float64"),
+            mean=bins.mean.cast("float64"),
+            var=bins.var.cast("float64"),
+            h=null_hash,
+        )
+    )
+    if not plan.frequencies:
+        # The distinct sketch: hashes below the threshold, filtered before any grouping
+        # (as a second GROUP BY key the hash cost more than the whole histogram).
+        masked = table.filter(_finite_mask(table, plan))
+        hashed = masked.select(h=hash64(_numeric_value(masked, plan).cast("float64")))
+        if plan.theta < 1.0:
+            hashed = hashed.filter(hashed.h < ibis.literal(k.theta_limit, "uint64"))
+        hashed = hashed.distinct()
+        branches.append(
+            hashed.select(
+                c=code,
+                k=ibis.literal(_HASH, "int8"),
+                b=null_int,
+                v=null_str,
+                n=null_int,
+                lo=null_float,
+                hi=null_float,
+                mean=null_float,
+                var=null_float,
+                h=hashed.h,
             )
-    return branches[0] if len(branches) == 1 else ibis.union(*branches, distinct=False)
+        )
+    return branches
+
+
+# Column SQL templates ----------------------------------------------------------------------
+# Ibis compiles about 9 ms per UNION branch, so a 220-column table spent 4.5 s compiling. The
+# branches of columns of one *shape* (kind, type, and which branches they need) differ only in
+# the column's name and a few numbers, so each shape is compiled once, with the column called
+# _PLACEHOLDER and sentinel numbers, and filled in per column.
+
+_PLACEHOLDER = "tt_placeholder_column"
+_SENTINEL = _Constants(
+    code=7770001,
+    center=7770002.5,
+    inv_scale=7770003.5,
+    t_low=7770004.5,
+    per_t=7770005.5,
+    low=7770006.5,
+    high=7770007.5,
+    n_bins=7770008,
+    theta_limit=7770009,
+)
+_SENTINEL_TEXT = {field: str(getattr(_SENTINEL, field)) for field in _SENTINEL.__dataclass_fields__}
+_SENTINEL_PATTERN = re.compile(
+    r"(?<![\w.])(" + "|".join(re.escape(text) for text in _SENTINEL_TEXT.values()) + r")(?![\w.])"
+)
+
+
+def _shape(plan: _Plan, dtype: Any) -> tuple[Any, ...]:
+    degenerate = plan.spec.degenerate if plan.spec is not None else None
+    return (plan.kind, plan.floating, dtype, plan.frequencies, degenerate, plan.theta < 1.0)
+
+
+@functools.lru_cache(maxsize=128)
+def _shape_template(shape: tuple[Any, ...]) -> tuple[str, ...] | None:
+    """The SQL of one column's branches for a shape, or None when it cannot be templated."""
+    import ibis
+
+    kind, floating, dtype, frequencies, degenerate, sampled = shape
+    if degenerate is None:
+        spec = None
+    elif degenerate:
+        spec = BinSpec(0.0, 1.0, 0.0, 0.0, 1)
+    else:
+        spec = BinSpec(0.0, 1.0, -1.0, 1.0, 2)
+    plan = _Plan(
+        _PLACEHOLDER, 0, kind, str(dtype), floating, frequencies, spec, 0.5 if sampled else 1.0
+    )
+    table = ibis.table({_PLACEHOLDER: dtype}, name=TEMPLATE_TABLE)
+    texts = []
+    for branch in _branches(table, plan, _SENTINEL):
+        text = str(ibis.to_sql(branch, dialect="duckdb", pretty=False))
+        if _SENTINEL_TEXT["code"] not in text or f'"{_PLACEHOLDER}"' not in text:
+            return None  # the compiler wrote a number or name another way: use Ibis per column
+        texts.append(text)
+    return tuple(texts)
+
+
+def _grouped_sql(plans: list[_Plan], schema: Any) -> str | None:
+    """The profile query for ``plans`` from the shape templates (None: compile with Ibis)."""
+    parts = []
+    for plan in plans:
+        template = _shape_template(_shape(plan, schema[plan.name]))
+        if template is None:
+            return None
+        constants = _Constants.of(plan)
+        values = {
+            _SENTINEL_TEXT[field]: repr(getattr(constants, field))
+            for field in _SENTINEL.__dataclass_fields__
+        }
+        identifier = '"' + plan.name.replace('"', '""') + '"'
+        for text in template:
+            # Numbers first, then the name: a column may be called anything, digits included.
+            filled = _SENTINEL_PATTERN.sub(functools.partial(_fill, values), text)
+            parts.append(filled.replace(f'"{_PLACEHOLDER}"', identifier))
+    return " UNION ALL ".join(f"SELECT * FROM ({part})" for part in parts)
+
+
+def _fill(values: dict[str, str], match: re.Match[str]) -> str:
+    return values[match.group(1)]
 
 
 def _row_count(table: Any, grouped: dict[int, dict[str, Any]]) -> int:

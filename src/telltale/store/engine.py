@@ -10,10 +10,9 @@ each with the reason, so the rest of the code stays portable.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-__all__ = ["connect", "hash64", "is_finite", "run_template", "to_arrow"]
+__all__ = ["TEMPLATE_TABLE", "connect", "hash64", "is_duckdb", "is_finite", "run_on", "to_arrow"]
 
 
 def connect(threads: int | None = None) -> Any:
@@ -24,6 +23,8 @@ def connect(threads: int | None = None) -> Any:
     raw = con.con
     raw.execute("SET TimeZone = 'UTC'")
     raw.execute("SET enable_progress_bar = false")
+    # Each query (and each side, and each chunk of a wide table) re-reads the Parquet footers.
+    raw.execute("SET parquet_metadata_cache = true")
     if threads is not None:
         raw.execute(f"SET threads = {int(threads)}")
     return con
@@ -45,36 +46,29 @@ def to_arrow(expr: Any) -> Any:
     return expr.to_pyarrow()
 
 
-_TEMPLATE_TABLE = "telltale_template_input"
-_TEMPLATES: dict[Any, str] = {}
-_TEMPLATE_CACHE_SIZE = 32
+TEMPLATE_TABLE = "telltale_template_input"
+"""The table name SQL templates are compiled against (see :func:`run_on`)."""
 
 
-def run_template(table: Any, key: Any, build: Callable[[Any], Any]) -> Any:
-    """Run ``build(table)`` and return a pyarrow Table, compiling each query shape once.
+def is_duckdb(table: Any) -> bool:
+    """True when ``table`` lives on a DuckDB connection (SQL templates and raw queries work)."""
+    backend = table._find_backend(use_default=True)
+    return getattr(backend, "name", None) == "duckdb" and getattr(backend, "con", None) is not None
 
-    ``build`` receives an unbound table with ``table``'s schema; the SQL compiled from it is
-    cached under ``(key, schema)`` and run with that name bound to ``table`` (a temporary view
-    on DuckDB). Other engines compile ``build(table)`` directly.
+
+def run_on(table: Any, sql: str) -> Any:
+    """Run ``sql``, written against :data:`TEMPLATE_TABLE`, on ``table`` (DuckDB only).
+
+    The name is bound to ``table``'s own query, so SQL compiled once runs on any table of the
+    same schema: the reference's and the current data's.
     """
     import ibis
 
-    backend = table._find_backend(use_default=True)
-    raw = getattr(backend, "con", None)
-    if getattr(backend, "name", None) != "duckdb" or raw is None:
-        return to_arrow(build(table))
-    schema = table.schema()
-    cache_key = (key, tuple(schema.items()))
-    sql = _TEMPLATES.get(cache_key)
-    if sql is None:
-        template = ibis.table(schema, name=_TEMPLATE_TABLE)
-        sql = str(ibis.to_sql(build(template), dialect="duckdb", pretty=False))
-        if len(_TEMPLATES) >= _TEMPLATE_CACHE_SIZE:
-            _TEMPLATES.pop(next(iter(_TEMPLATES)))
-        _TEMPLATES[cache_key] = sql
+    raw = table._find_backend(use_default=True).con
     source = str(ibis.to_sql(table, dialect="duckdb", pretty=False))
-    raw.execute(f'CREATE OR REPLACE TEMP VIEW "{_TEMPLATE_TABLE}" AS {source}')
-    return _duckdb_arrow(raw, sql)
+    # Bound as a common table expression, as Ibis does: DuckDB binds it once, where a view or
+    # an inlined subquery is bound again in every UNION branch (40-80% slower to plan).
+    return _duckdb_arrow(raw, f'WITH "{TEMPLATE_TABLE}" AS NOT MATERIALIZED ({source}) {sql}')
 
 
 def _duckdb_arrow(raw: Any, sql: str) -> Any:

@@ -190,12 +190,14 @@ def test_shape_templates_give_what_ibis_compiles_per_column(con, monkeypatch) ->
     start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
     data = pa.table(
         {
-            "float \"quoted\" 7770001": floats,
+            'float "quoted" 7770001': floats,
             "7770002.5": rng.integers(0, 4, n),
             "wide ints": rng.integers(0, 100_000, n),
             "constant": np.full(n, 2.5),
             "when": [start + dt.timedelta(minutes=int(m)) for m in rng.integers(0, 10_000, n)],
-            "day": [dt.date(2026, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 300, n)],
+            "day": [
+                dt.date(2026, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 300, n)
+            ],
             "flag": rng.random(n) < 0.5,
             "text": pa.array(rng.choice(["a", "b", None], n).tolist()),
         }
@@ -218,4 +220,4 @@ def test_shape_templates_give_what_ibis_compiles_per_column(con, monkeypatch) ->
             column.numeric.mean, column.numeric.m2 = other.numeric.mean, other.numeric.m2
     assert templated == compiled
     assert templated["constant"].numeric.histogram.spec.degenerate
-    assert templated["float \"quoted\" 7770001"].nan_count == 2
+    assert templated['float "quoted" 7770001'].nan_count == 2

@@ -182,3 +182,30 @@ def test_profile_file_round_trip_and_corruption(tmp_path) -> None:
     data["columns"][0]["numeric"]["histogram"]["counts"]["count"] = [1]
     with pytest.raises(ProfileError, match="out of range"):
         TableProfile.from_dict(data)
+
+
+def test_profile_file_with_bad_values(tmp_path) -> None:
+    import gzip
+    import json
+
+    from telltale.analysis.profile import ColumnProfile
+
+    column = ColumnProfile(
+        "c", "categorical", "string", 3, 0, categorical=CategoricalSummary({"a": 3})
+    )
+    profile = TableProfile(3, {"c": column})
+    good = json.dumps(profile.to_dict())
+    cases = {
+        "nan.ttp": good.replace('"row_count":3', '"row_count":NaN').replace(
+            '"row_count": 3', '"row_count": NaN'
+        ),
+        "type.ttp": good.replace('"row_count": 3', '"row_count": "three"'),
+        "kind.ttp": good.replace('"categorical", "dtype"', '"vector", "dtype"'),
+        "shape.ttp": json.dumps({**profile.to_dict(), "columns": {"not": "a list"}}),
+    }
+    for name, text in cases.items():
+        assert text != good, name
+        with gzip.open(tmp_path / name, "wt", encoding="utf-8") as handle:
+            handle.write(text)
+        with pytest.raises(ProfileError):
+            TableProfile.load(tmp_path / name)

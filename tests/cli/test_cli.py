@@ -209,3 +209,48 @@ def test_console_script_runs(data, tmp_path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "r.json").read_text())["drift"]["n_drifted"] == 2
+
+
+def test_unicode_names_and_bad_threshold_values(capsys, tmp_path) -> None:
+    rng = np.random.default_rng(1)
+    for name, shift in (("référence ü.parquet", 0.0), ("courant 😀.parquet", 1.0)):
+        pq.write_table(
+            pa.table({"größe ü": rng.normal(shift, 1, 500), "b": rng.normal(0, 1, 500)}),
+            tmp_path / name,
+        )
+    ref, cur = tmp_path / "référence ü.parquet", tmp_path / "courant 😀.parquet"
+    out_json = tmp_path / "r.json"
+    code, _, err = run(
+        capsys,
+        "report",
+        "--reference",
+        str(ref),
+        "--current",
+        str(cur),
+        "--json",
+        str(out_json),
+        "--column",
+        "größe ü",
+        "--threshold",
+        "größe ü=0.5",
+        "-q",
+    )
+    assert code == 0, err
+    data = json.loads(out_json.read_text(encoding="utf-8"))
+    assert list(data["drift"]["columns"]) == ["größe ü"]
+    assert data["drift"]["columns"]["größe ü"]["threshold"] == 0.5
+    for bad in ("nan", "inf", "-1"):
+        code, _, err = run(
+            capsys,
+            "report",
+            "--reference",
+            str(ref),
+            "--current",
+            str(cur),
+            "--json",
+            str(out_json),
+            "--threshold",
+            f"größe ü={bad}",
+            "-q",
+        )
+        assert code == 1 and "größe ü" in err and "Traceback" not in err, (bad, err)

@@ -599,6 +599,11 @@ class ColumnProfile:
         )
 
 
+def _reject_constant(name: str) -> Any:
+    """Profiles are written as strict JSON; NaN or Infinity means the file was edited or broken."""
+    raise ValueError(f"{name} is not allowed in a profile")
+
+
 def _merge_optional(a: Any, b: Any) -> Any:
     if a is None:
         return b
@@ -674,8 +679,8 @@ class TableProfile:
             raise ProfileError(f"profile file {str(path)!r} does not exist")
         try:
             with gzip.open(path, "rt", encoding="utf-8") as handle:
-                data = json.load(handle)
-        except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                data = json.load(handle, parse_constant=_reject_constant)
+        except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
             raise ProfileError(
                 f"cannot read profile {str(path)!r}: {exc}; create one with "
                 f"`telltale profile DATA --out {path.name}`"

@@ -41,8 +41,9 @@ class KSMethod(DriftMethod):
 
     ``D`` is the largest ``|F_ref - F_cur|`` over all bin boundaries, from cumulative counts.
     Values inside one bin are not told apart, so ``D`` can fall short of the exact statistic
-    of the raw data by at most ``details["resolution"]``: the largest share of either side in
-    a single bin. The two-sided p-value uses both sample sizes; it is exact (path counting)
+    of the raw data by at most ``details["resolution"]``: the largest over bins of the smaller
+    of the two sides' shares in that bin (within a bin the gap can exceed its value at the
+    edges by no more than that). The two-sided p-value uses both sample sizes; it is exact (path counting)
     for small samples and asymptotic for large ones (``details["p_value_method"]``).
     Drift when ``p < threshold``.
 
@@ -83,7 +84,11 @@ class KSMethod(DriftMethod):
             gaps_f = np.abs(ref_cumulative / n - cur_cumulative / m)
             statistic = float(gaps_f.max()) if gaps_f.size else 0.0
         p_value, how = ks_pvalue(n, m, h, statistic)
-        resolution = max(float(ref_counts.max()) / n, float(cur_counts.max()) / m)
+        # Inside one bin the CDFs rise by the two sides' shares there; the gap can exceed its
+        # value at the bin's edges by at most the smaller share (it is exact where either side
+        # has no values, as in the outer bins of a reference).
+        shares = np.minimum(ref_counts / max(n, 1), cur_counts / max(m, 1))
+        resolution = float(shares.max()) if shares.size else 0.0
         details = {
             "resolution": resolution,
             "p_value_method": how,

@@ -51,7 +51,10 @@ __all__ = [
     "DEFAULT_CATEGORY_CAP",
     "DEFAULT_SKETCH_K",
     "LOW_CARDINALITY",
+    "ProfilePlan",
+    "plan_profile",
     "profile_table",
+    "run_plan",
 ]
 
 DEFAULT_BINS = 1024
@@ -109,22 +112,53 @@ def _finite_mask(table: Any, plan: _Plan) -> Any:
     return is_finite(column) if plan.floating else column.notnull()
 
 
-def profile_table(
+@dataclass(frozen=True)
+class ProfilePlan:
+    """How each column of a table is profiled: kinds, bin edges, frequency and sketch choices.
+
+    Planning a reference costs two small scans (range, sample); a plan for new data made
+    against a reference's plan or profile costs none. :func:`run_plan` then profiles in one
+    scan, so a reference and its current data can be profiled at the same time.
+    """
+
+    plans: tuple[_Plan, ...]
+    category_cap: int = DEFAULT_CATEGORY_CAP
+    sketch_k: int = DEFAULT_SKETCH_K
+
+
+_Hint = tuple[ColumnKind, "BinSpec | None", bool, float]
+"""What a reference says of a column: kind, bin edges, frequencies or not, sketch threshold."""
+
+
+def _hints(reference: TableProfile | ProfilePlan | None) -> dict[str, _Hint]:
+    if reference is None:
+        return {}
+    if isinstance(reference, ProfilePlan):
+        return {p.name: (p.kind, p.spec, p.frequencies, p.theta) for p in reference.plans}
+    hints: dict[str, _Hint] = {}
+    for name, ref in reference.columns.items():
+        spec = ref.numeric.histogram.spec if ref.numeric and ref.numeric.histogram else None
+        theta = ref.distinct.theta if ref.distinct is not None and ref.categorical is None else 1.0
+        hints[name] = (ref.kind, spec, ref.categorical is not None, theta)
+    return hints
+
+
+def plan_profile(
     table: Any,
     *,
     columns: Sequence[str] | None = None,
-    reference: TableProfile | None = None,
+    reference: TableProfile | ProfilePlan | None = None,
     n_bins: int = DEFAULT_BINS,
     category_cap: int = DEFAULT_CATEGORY_CAP,
     sketch_k: int = DEFAULT_SKETCH_K,
     seed: int = 0,
-    source: str | None = None,
     progress: Progress | None = None,
-) -> TableProfile:
-    """Profile ``columns`` (default: all) of the Ibis ``table``.
+) -> ProfilePlan:
+    """Decide how to profile ``columns`` (default: all) of ``table``; see :class:`ProfilePlan`.
 
-    With ``reference``, columns of the same kind reuse the reference's bin edges, distinct-sketch
-    threshold and frequency choice, so the two profiles line up and the profile costs one scan.
+    Columns the reference knows with the same kind reuse its bin edges, distinct-sketch
+    threshold and frequency choice, so the two profiles line up; other numeric columns get
+    edges from this table (a range scan and a seeded sample).
     """
     note = progress or (lambda _message: None)
     schema = table.schema()
@@ -133,27 +167,21 @@ def profile_table(
     if missing:
         raise DataError(f"columns {missing} are not in the table; it has {list(schema.names)}")
 
-    ref_columns = reference.columns if reference is not None else {}
+    hints = _hints(reference)
     plans: list[_Plan] = []
     unplanned: list[_Plan] = []
     for index, name in enumerate(names):
         kind, floating = _kind_of(schema[name])
         plan = _Plan(name, index, kind, str(schema[name]), floating)
-        ref = ref_columns.get(name)
+        hint = hints.get(name)
         if kind == "categorical":
             plans.append(plan)
-        elif ref is not None and ref.kind == kind:
-            spec = ref.numeric.histogram.spec if ref.numeric and ref.numeric.histogram else None
-            theta = (
-                ref.distinct.theta if ref.distinct is not None and ref.categorical is None else 1.0
-            )
-            plans.append(
-                replace(plan, frequencies=ref.categorical is not None, spec=spec, theta=theta)
-            )
+        elif hint is not None and hint[0] == kind:
+            _, spec, frequencies, theta = hint
+            plans.append(replace(plan, frequencies=frequencies, spec=spec, theta=theta))
         else:
             unplanned.append(plan)
 
-    ranges: dict[str, Any] = {}
     if unplanned:
         note("range")
         ranges = _ranges(table, unplanned)
@@ -170,15 +198,56 @@ def profile_table(
                 replace(plan, frequencies=frequencies, spec=specs.get(plan.name), theta=theta)
             )
     plans.sort(key=lambda p: p.index)
+    return ProfilePlan(tuple(plans), category_cap, sketch_k)
 
-    note("histograms")
+
+def run_plan(
+    table: Any, plan: ProfilePlan, *, source: str | None = None, progress: Progress | None = None
+) -> TableProfile:
+    """Profile ``table`` as ``plan`` says: one scan of its columns."""
+    if progress is not None:
+        progress("histograms")
+    plans = list(plan.plans)
     grouped = _grouped(table, plans)
     row_count = _row_count(table, grouped)
     profiles = {
-        plan.name: _column_profile(plan, grouped.get(plan.index), row_count, category_cap, sketch_k)
-        for plan in plans
+        p.name: _column_profile(
+            p, grouped.get(p.index), row_count, plan.category_cap, plan.sketch_k
+        )
+        for p in plans
     }
     return TableProfile(row_count=row_count, columns=profiles, source=source)
+
+
+def profile_table(
+    table: Any,
+    *,
+    columns: Sequence[str] | None = None,
+    reference: TableProfile | ProfilePlan | None = None,
+    n_bins: int = DEFAULT_BINS,
+    category_cap: int = DEFAULT_CATEGORY_CAP,
+    sketch_k: int = DEFAULT_SKETCH_K,
+    seed: int = 0,
+    source: str | None = None,
+    progress: Progress | None = None,
+) -> TableProfile:
+    """Profile ``columns`` (default: all) of the Ibis ``table``: :func:`plan_profile`, then
+    :func:`run_plan`.
+
+    With ``reference``, columns of the same kind reuse the reference's bin edges, distinct-sketch
+    threshold and frequency choice, so the two profiles line up and the profile costs one scan.
+    """
+    plan = plan_profile(
+        table,
+        columns=columns,
+        reference=reference,
+        n_bins=n_bins,
+        category_cap=category_cap,
+        sketch_k=sketch_k,
+        seed=seed,
+        progress=progress,
+    )
+    return run_plan(table, plan, source=source, progress=progress)
 
 
 # --------------------------------------------------------------------------------------------

@@ -158,8 +158,8 @@ def report(
     ...                          prediction="pred", score="proba")  # doctest: +SKIP
     >>> result.save_html("report.html")  # doctest: +SKIP
     """
-    from telltale.analysis.profiling import profile_table
-    from telltale.store.engine import connect
+    from telltale.analysis.profiling import plan_profile
+    from telltale.store.engine import connect, single_threaded
     from telltale.store.files import describe_source, open_table
 
     step = progress or (lambda _name: None)
@@ -184,8 +184,10 @@ def report(
     scores = _as_list(score)
 
     step("open data")
+    # One connection per side: once the reference's bins are known, both sides are profiled
+    # at the same time (each DuckDB query alone keeps barely more than one core busy).
     con = connect()
-    current_table = open_table(con, current, name="current")
+    current_table = open_table(connect(), current, name="current")
     current_source = describe_source(current)
     reference_table = None
     if reference is not None:
@@ -224,26 +226,30 @@ def report(
     duplicates = _in_background(_count_duplicates, duplicate_sources)
 
     step("profile reference")
+    cur_columns = [c for c in current_names if c not in scores]
     if reference_table is not None:
         ref_columns = [c for c in reference_names if c not in scores]
         with _scanning(reference_source):
-            reference_profile = profile_table(
-                reference_table, columns=ref_columns, seed=seed, source=reference_source
+            reference_plan = plan_profile(reference_table, columns=ref_columns, seed=seed)
+        with _scanning(current_source):
+            current_plan = plan_profile(
+                current_table, columns=cur_columns, reference=reference_plan, seed=seed
             )
+        step("profile current")
+        with single_threaded(reference_table, current_table):
+            current_future = _in_background(_run_plan, current_table, current_plan, current_source)
+            reference_profile = _run_plan(reference_table, reference_plan, reference_source)
+            current_profile = current_future.result()
         if reference_profile.row_count == 0:
             raise DataError(f"the reference data {reference_source!r} has no rows")
-    assert isinstance(reference_profile, TableProfile)
-
-    step("profile current")
-    cur_columns = [c for c in current_names if c not in scores]
-    with _scanning(current_source):
-        current_profile = profile_table(
-            current_table,
-            columns=cur_columns,
-            reference=reference_profile,
-            seed=seed,
-            source=current_source,
-        )
+    else:
+        assert isinstance(reference_profile, TableProfile)
+        step("profile current")
+        with _scanning(current_source):
+            current_plan = plan_profile(
+                current_table, columns=cur_columns, reference=reference_profile, seed=seed
+            )
+        current_profile = _run_plan(current_table, current_plan, current_source)
     if current_profile.row_count == 0:
         raise DataError(f"the current data {current_source!r} has no rows")
 
@@ -374,6 +380,13 @@ def _in_background(function: Callable[..., Any], *args: Any) -> Future[Any]:
         return pool.submit(function, *args)
     finally:
         pool.shutdown(wait=False)
+
+
+def _run_plan(table: Any, plan: Any, source: str) -> TableProfile:
+    from telltale.analysis.profiling import run_plan
+
+    with _scanning(source):
+        return run_plan(table, plan, source=source)
 
 
 def _count_duplicates(sources: Mapping[str, Any]) -> dict[str, int | None]:

@@ -220,37 +220,12 @@ def test_unicode_names_and_bad_threshold_values(capsys, tmp_path) -> None:
         )
     ref, cur = tmp_path / "référence ü.parquet", tmp_path / "courant 😀.parquet"
     out_json = tmp_path / "r.json"
-    code, _, err = run(
-        capsys,
-        "report",
-        "--reference",
-        str(ref),
-        "--current",
-        str(cur),
-        "--json",
-        str(out_json),
-        "--column",
-        "größe ü",
-        "--threshold",
-        "größe ü=0.5",
-        "-q",
-    )
+    base = ["report", "--reference", str(ref), "--current", str(cur), "--json", str(out_json), "-q"]
+    code, _, err = run(capsys, *base, "--column", "größe ü", "--threshold", "größe ü=0.5")
     assert code == 0, err
     data = json.loads(out_json.read_text(encoding="utf-8"))
     assert list(data["drift"]["columns"]) == ["größe ü"]
     assert data["drift"]["columns"]["größe ü"]["threshold"] == 0.5
     for bad in ("nan", "inf", "-1"):
-        code, _, err = run(
-            capsys,
-            "report",
-            "--reference",
-            str(ref),
-            "--current",
-            str(cur),
-            "--json",
-            str(out_json),
-            "--threshold",
-            f"größe ü={bad}",
-            "-q",
-        )
+        code, _, err = run(capsys, *base, "--threshold", f"größe ü={bad}")
         assert code == 1 and "größe ü" in err and "Traceback" not in err, (bad, err)

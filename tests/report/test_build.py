@@ -228,3 +228,19 @@ def test_profile_reference_without_the_target(files, tmp_path) -> None:
     assert data["drift"]["target"] is None
     assert data["performance"]["current"]["metrics"]["accuracy"]["value"] > 0.5
     assert set(data["drift"]["columns"]) == {"stable", "shifted"}
+
+
+def test_performance_errors_name_both_sides(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    data = pa.table(
+        {
+            "x": rng.normal(size=50),
+            "y": rng.integers(0, 2, 50),
+            "p": rng.integers(0, 2, 50),
+            "s": ["a"] * 50,
+        }
+    )
+    result = telltale.report(data, data, target="y", prediction="p", score="s", n_bootstrap=10)
+    error = result.to_dict()["performance"]["error"]
+    assert error.startswith("reference: ") and "; current: " in error and "not numeric" in error
+    assert result.to_dict()["drift"]["n_columns"] == 1  # the rest of the report is there

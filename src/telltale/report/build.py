@@ -493,7 +493,8 @@ def _performance_section(
                 )
             section[side] = results[side].to_dict()
         except (ValueError, ArithmeticError) as exc:
-            section["error"] = f"{side}: {exc}"
+            previous = section["error"]
+            section["error"] = f"{previous}; {side}: {exc}" if previous else f"{side}: {exc}"
     if "reference" in results and "current" in results:
         difference = perf.performance_difference(results["reference"], results["current"])
         section["difference"] = difference.to_dict()["metrics"]

@@ -452,9 +452,9 @@ def _branches(table: Any, plan: _Plan, k: _Constants) -> list[Any]:
     if plan.kind == "categorical":
         return branches
     # One GROUP BY per numeric column by fine bin; each bin returns its count and moments,
-    # so the column's histogram and moments come from one read of the column.
-    finite_value = ibis.ifelse(_finite_mask(table, plan), _numeric_value(table, plan), null_float)
-    keyed = table.select(b=_code_expression(table, plan, k, ibis), x=finite_value)
+    # so the column's histogram and moments come from one read of the column. The moments of
+    # the null, NaN and infinite codes are garbage and never read, so the value needs no mask.
+    keyed = table.select(b=_code_expression(table, plan, k, ibis), x=_numeric_value(table, plan))
     bins = keyed.group_by("b").aggregate(
         n=keyed.count(),
         lo=keyed.x.min(),

@@ -138,7 +138,8 @@ def is_finite(column: Any) -> Any:
     global _ISFINITE
     if _ISFINITE is None:
         _ISFINITE = _duckdb_isfinite()
-    return column.notnull() & _ISFINITE(column)
+    # isfinite(NULL) is NULL, which CASE, WHERE and FILTER all treat as false.
+    return _ISFINITE(column)
 
 
 _HASH64: dict[str, Any] = {}

@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 
-def connect(threads: int | None = None) -> Any:
+def connect() -> Any:
     """An in-memory DuckDB connection set up for analysis (UTC, progress bar off)."""
     import ibis
 
@@ -36,8 +36,6 @@ def connect(threads: int | None = None) -> Any:
     raw.execute("SET enable_progress_bar = false")
     # Each query (and each side, and each chunk of a wide table) re-reads the Parquet footers.
     raw.execute("SET parquet_metadata_cache = true")
-    if threads is not None:
-        raw.execute(f"SET threads = {int(threads)}")
     return con
 
 

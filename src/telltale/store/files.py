@@ -14,13 +14,12 @@ engine (DuckDB scans Parquet in place), so a large file is never loaded whole in
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from telltale.errors import DataError
 
-__all__ = ["SUPPORTED_SUFFIXES", "OpenedTable", "describe_source", "open_table", "read_error"]
+__all__ = ["SUPPORTED_SUFFIXES", "describe_source", "open_table", "read_error"]
 
 SUPPORTED_SUFFIXES = {
     ".parquet": "parquet",
@@ -37,14 +36,6 @@ SUPPORTED_SUFFIXES = {
 }
 
 _counter = 0
-
-
-@dataclass(frozen=True)
-class OpenedTable:
-    """An Ibis table and a human-readable name of where it came from."""
-
-    table: Any
-    source: str
 
 
 def describe_source(data: Any) -> str:

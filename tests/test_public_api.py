@@ -90,7 +90,22 @@ def test_errors_are_one_tree() -> None:
         cls = getattr(errors, name)
         assert issubclass(cls, errors.TelltaleError)
         if cls is not errors.TelltaleError:
-            assert issubclass(cls, ValueError)
+            # each also derives from the builtin a caller would naturally catch
+            assert issubclass(cls, (ValueError, LookupError, PermissionError, RuntimeError))
+    assert issubclass(errors.ScopeError, errors.AuthError)
+    error = errors.SchemaError("events[3].ts is missing", details={"row": 3, "field": "ts"})
+    assert error.details == {"row": 3, "field": "ts"}
+    assert errors.DataError("x").details == {}
+
+
+def test_sdk_imports_only_the_standard_library_and_errors() -> None:
+    # The SDK runs inside the user's model service: it may not pull in the other layers.
+    violations = []
+    for path in (SRC / "sdk").rglob("*.py"):
+        for name in _imports(path) - BASE:
+            if name != "telltale.sdk" and not name.startswith("telltale.sdk."):
+                violations.append(f"{path.relative_to(SRC)} imports {name}")
+    assert violations == []
 
 
 def test_report_is_callable_after_importing_the_report_package() -> None:

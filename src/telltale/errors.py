@@ -7,19 +7,41 @@ names the bad value, what was expected, and the fix::
      ├── ConfigError (ValueError)      a bad argument, option or setting
      ├── SchemaError (ValueError)      a table lacks a column, or a column has the wrong type
      ├── DataError (ValueError)        a file or table cannot be read or is empty
-     └── ProfileError (ValueError)     a saved profile is corrupt, or two profiles do not line up
+     ├── ProfileError (ValueError)     a saved profile is corrupt, or two profiles do not line up
+     ├── NotFoundError (LookupError)   an unknown model, reference, key or path
+     ├── AuthError (PermissionError)   no API key, or an unknown one              (HTTP 401)
+     │    └── ScopeError               the key lacks the scope or project asked for (HTTP 403)
+     └── UnavailableError (RuntimeError)  the store is closing or full; retry later (HTTP 503)
 
 Catch :class:`TelltaleError` to handle all of them; each also derives from the builtin a caller
-would naturally catch (``ValueError``).
+would naturally catch (``ValueError``, ``LookupError``, ``PermissionError``). ``details`` carries
+machine-readable context (the row and field of a bad value), which the server puts in its error
+body.
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "DataError", "ProfileError", "SchemaError", "TelltaleError"]
+from typing import Any
+
+__all__ = [
+    "AuthError",
+    "ConfigError",
+    "DataError",
+    "NotFoundError",
+    "ProfileError",
+    "SchemaError",
+    "ScopeError",
+    "TelltaleError",
+    "UnavailableError",
+]
 
 
 class TelltaleError(Exception):
     """Base of every error telltale raises on purpose."""
+
+    def __init__(self, message: str = "", *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.details: dict[str, Any] = dict(details or {})
 
 
 class ConfigError(TelltaleError, ValueError):
@@ -36,3 +58,19 @@ class DataError(TelltaleError, ValueError):
 
 class ProfileError(TelltaleError, ValueError):
     """A saved profile is corrupt, or two profiles cannot be merged or compared."""
+
+
+class NotFoundError(TelltaleError, LookupError):
+    """An unknown model, reference, API key or path."""
+
+
+class AuthError(TelltaleError, PermissionError):
+    """No API key was sent, or the key is unknown or revoked."""
+
+
+class ScopeError(AuthError):
+    """The API key is valid but lacks the scope (ingest, read, admin) or project asked for."""
+
+
+class UnavailableError(TelltaleError, RuntimeError):
+    """The store cannot take the request now (closing, disk full); the client should retry."""

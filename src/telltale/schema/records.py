@@ -36,8 +36,8 @@ __all__ = [
 ]
 
 EVENT_SCHEMA_VERSION = 1
-EventStatus = Literal["ok", "error", "invalid", "timeout"]
-_STATUSES = ("ok", "error", "invalid", "timeout")
+EventStatus = Literal["ok", "error", "invalid", "timeout", "fallback"]
+_STATUSES = ("ok", "error", "invalid", "timeout", "fallback")
 
 
 def _now() -> datetime:

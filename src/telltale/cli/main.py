@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from telltale._version import __version__
+from telltale.cli.serve import register as _register_serve
 from telltale.errors import TelltaleError
 
 __all__ = ["main"]
@@ -280,6 +281,9 @@ def profile_command(data: str, out: str, columns: tuple[str, ...], seed: int) ->
     click.echo(
         f"profiled {profile.row_count} rows, {len(profile.columns)} columns; wrote {path.resolve()}"
     )
+
+
+_register_serve(cli)
 
 
 def _run(argv: list[str] | None) -> int:

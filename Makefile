@@ -34,6 +34,10 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)    ## benchmarks: print figures, assert nothing
 	$(BIN)/python benchmarks/report_drift.py --rows 1000000
+	$(BIN)/python benchmarks/sdk_overhead.py
+	$(BIN)/python benchmarks/store_ingest.py
+	$(BIN)/python benchmarks/query_windows.py
+	$(BIN)/python benchmarks/evaluate_ner.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

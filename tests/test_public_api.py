@@ -30,6 +30,15 @@ PUBLIC_MODULES = [
     "telltale.analysis.performance",
     "telltale.report",
     "telltale.store.files",
+    "telltale.store.events",
+    "telltale.store.keys",
+    "telltale.store.audit",
+    "telltale.schema.wire",
+    "telltale.analysis.windows",
+    "telltale.analysis.evaluate",
+    "telltale.sdk",
+    "telltale.sdk.checks",
+    "telltale.server",
 ]
 
 

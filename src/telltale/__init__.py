@@ -18,16 +18,19 @@ from telltale.errors import ConfigError, DataError, ProfileError, SchemaError, T
 if TYPE_CHECKING:
     from telltale.analysis.profile import TableProfile
     from telltale.report import DataReport, report
+    from telltale.sdk import Monitor, checks
 
 __all__ = [
     "ConfigError",
     "DataError",
     "DataReport",
+    "Monitor",
     "ProfileError",
     "SchemaError",
     "TableProfile",
     "TelltaleError",
     "__version__",
+    "checks",
     "report",
 ]
 
@@ -35,6 +38,8 @@ _LAZY = {
     "report": ("telltale.report", "report"),
     "DataReport": ("telltale.report", "DataReport"),
     "TableProfile": ("telltale.analysis.profile", "TableProfile"),
+    "Monitor": ("telltale.sdk", "Monitor"),
+    "checks": ("telltale.sdk", "checks"),
 }
 
 

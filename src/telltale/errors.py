@@ -6,6 +6,7 @@ names the bad value, what was expected, and the fix::
     TelltaleError
      ├── ConfigError (ValueError)      a bad argument, option or setting
      ├── SchemaError (ValueError)      a table lacks a column, or a column has the wrong type
+     ├── MalformedError (ValueError)   a request body is not JSON / Arrow / gzip   (HTTP 400)
      ├── DataError (ValueError)        a file or table cannot be read or is empty
      ├── ProfileError (ValueError)     a saved profile is corrupt, or two profiles do not line up
      ├── NotFoundError (LookupError)   an unknown model, reference, key or path
@@ -27,6 +28,7 @@ __all__ = [
     "AuthError",
     "ConfigError",
     "DataError",
+    "MalformedError",
     "NotFoundError",
     "ProfileError",
     "SchemaError",
@@ -50,6 +52,10 @@ class ConfigError(TelltaleError, ValueError):
 
 class SchemaError(TelltaleError, ValueError):
     """A table lacks a column, or a column has a type the analysis cannot use."""
+
+
+class MalformedError(TelltaleError, ValueError):
+    """A request body that is not JSON, not an Arrow IPC stream, or not valid gzip."""
 
 
 class DataError(TelltaleError, ValueError):

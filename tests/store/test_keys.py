@@ -61,7 +61,7 @@ def test_scopes_nest_admin_over_read_and_ingest_is_separate(keys: KeyStore) -> N
         "admin": {"ingest", "read", "admin"},
     }
     _, secret = keys.create("p", "ingest")
-    with pytest.raises(ScopeError, match="scope 'ingest'.*--scope read"):
+    with pytest.raises(ScopeError, match=r"scope 'ingest'.*--scope read"):
         keys.verify(secret).require("read")
 
 

@@ -664,12 +664,31 @@ class TableProfile:
                 raise
             raise ProfileError(f"corrupt profile: {exc!r}") from exc
 
+    def to_bytes(self) -> bytes:
+        """The profile as gzip-compressed JSON: the bytes of a ``.ttp`` file."""
+        payload = json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
+        return gzip.compress(payload.encode("utf-8"), mtime=0)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, source: str = "profile") -> TableProfile:
+        """Read the bytes of a ``.ttp`` file; :class:`ProfileError` names ``source`` if corrupt."""
+        try:
+            parsed = json.loads(
+                gzip.decompress(data).decode("utf-8"), parse_constant=_reject_constant
+            )
+        except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
+            raise ProfileError(
+                f"cannot read profile {source}: {exc}; create one with "
+                "`telltale profile DATA --out reference.ttp`"
+            ) from exc
+        if not isinstance(parsed, dict):
+            raise ProfileError(f"cannot read profile {source}: it is not a JSON object")
+        return cls.from_dict(parsed)
+
     def save(self, path: str | Path) -> Path:
         """Write the profile as gzip-compressed JSON (``.ttp`` by convention)."""
         path = Path(path)
-        payload = json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
-        with gzip.open(path, "wt", encoding="utf-8") as handle:
-            handle.write(payload)
+        path.write_bytes(self.to_bytes())
         return path
 
     @classmethod
@@ -677,15 +696,7 @@ class TableProfile:
         path = Path(path)
         if not path.exists():
             raise ProfileError(f"profile file {str(path)!r} does not exist")
-        try:
-            with gzip.open(path, "rt", encoding="utf-8") as handle:
-                data = json.load(handle, parse_constant=_reject_constant)
-        except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
-            raise ProfileError(
-                f"cannot read profile {str(path)!r}: {exc}; create one with "
-                f"`telltale profile DATA --out {path.name}`"
-            ) from exc
-        return cls.from_dict(data)
+        return cls.from_bytes(path.read_bytes(), source=repr(str(path)))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, TableProfile):

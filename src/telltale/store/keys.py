@@ -162,7 +162,7 @@ class KeyStore:
             raise ConfigError("key name must be a string of at most 200 characters")
         key_id = secrets.token_hex(6)
         secret = f"tt_{key_id}_{secrets.token_urlsafe(32)}"
-        key = ApiKey(key_id, project, scope, name, datetime.now(timezone.utc))  # type: ignore[arg-type]
+        key = ApiKey(key_id, project, scope, name, datetime.now(timezone.utc))
         self._rows(
             "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, NULL)",
             [key_id, _hash(secret), project, scope, name, key.created],

@@ -59,7 +59,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from telltale.errors import MalformedError, SchemaError, TelltaleError
+from telltale.errors import MalformedError, SchemaError
 
 __all__ = [
     "INPUT_PREFIX",

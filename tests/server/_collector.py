@@ -25,9 +25,11 @@ class Running:
     url: str
     db: Path
     keys: dict[str, str] = field(default_factory=dict)  # "<project>:<scope>" → secret
+    app: Any = None  # the ASGI app, when served in this process
 
     def client(self, key: str | None = "fraud:admin", **kwargs: Any) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.keys[key]}"} if key else {}
+        headers.update(kwargs.pop("headers", {}))
         return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
 
 
@@ -90,11 +92,13 @@ class ChildServer:
 
     def start(self) -> ChildServer:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.process = subprocess.Popen(self.args, env=env, stderr=subprocess.PIPE)
+        log = self.db.with_suffix(".log")
+        with log.open("ab") as stderr:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(self.args, env=env, stderr=stderr)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.process.stderr.read().decode()}")  # type: ignore[union-attr]
+                raise RuntimeError(f"server exited: {log.read_text(errors='replace')[-2000:]}")
             try:
                 if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
                     return self

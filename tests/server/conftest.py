@@ -16,4 +16,4 @@ def collector(tmp_path: Path) -> Iterator[Running]:
     db = tmp_path / "telltale.duckdb"
     keys = make_keys(db)
     with ThreadServer(ServerSettings(db=str(db), port=0)) as server:
-        yield Running(f"http://127.0.0.1:{server.port}", db, keys)
+        yield Running(f"http://127.0.0.1:{server.port}", db, keys, server.app)

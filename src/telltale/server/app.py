@@ -35,8 +35,10 @@ from telltale.server.auth import Auth
 from telltale.server.body import ARROW_STREAM, JSON, media_type, read_body
 from telltale.server.error_shape import ApiError, install_error_handlers
 from telltale.server.metrics import BatchDelta, MetricsState, render_metrics
+from telltale.server.monitoring import monitor_loop
 from telltale.server.openapi_docs import ingest_openapi, install_docs
 from telltale.server.queries import install_queries
+from telltale.server.references import install_references
 from telltale.server.settings import ServerSettings
 from telltale.server.writer import GroupWriter
 from telltale.store.audit import AuditLog
@@ -94,7 +96,10 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         collector = await run_in_threadpool(Collector.open, settings)
         app.state.collector = collector
         app.state.auth = Auth(collector.keys, collector.audit)
-        tasks = [asyncio.create_task(_retention_loop(collector))]
+        tasks = [
+            asyncio.create_task(_retention_loop(collector)),
+            asyncio.create_task(monitor_loop(collector)),
+        ]
         try:
             yield
         finally:
@@ -121,6 +126,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     _install_ingest(app, settings)
     _install_admin(app)
     install_queries(app)
+    install_references(app, settings.max_body_bytes)
     return app
 
 

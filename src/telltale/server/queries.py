@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from telltale.errors import NotFoundError
 from telltale.server.error_shape import ApiError
 
-__all__ = ["install_queries", "parse_time"]
+__all__ = ["filters", "install_queries", "known_model", "parse_time", "span"]
 
 Interval = Literal["minute", "hour", "day"]
 _INTERVALS = ("minute", "hour", "day")
@@ -40,7 +40,7 @@ def parse_time(value: str | None, name: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def _span(start: str | None, end: str | None) -> tuple[datetime, datetime]:
+def span(start: str | None, end: str | None) -> tuple[datetime, datetime]:
     stop = parse_time(end, "end") or datetime.now(timezone.utc)
     begin = parse_time(start, "start") or stop - _DEFAULT_SPAN
     if begin >= stop:
@@ -80,6 +80,16 @@ def _text(value: str | None, name: str) -> str | None:
     return value
 
 
+def known_model(request: Request, project: str, model: str) -> None:
+    """Raise 404 unless ``project`` has events of ``model``."""
+    names = {m["model"] for m in request.app.state.collector.store.models(project)}
+    if model not in names:
+        raise NotFoundError(
+            f"no model {model[:_MAX_TEXT]!r} in this project; GET /v1/models lists them",
+            details={"model": model[:_MAX_TEXT]},
+        )
+
+
 def install_queries(app: FastAPI) -> None:
     import telltale.analysis.windows as windows
 
@@ -89,14 +99,6 @@ def install_queries(app: FastAPI) -> None:
     async def answer(request: Request, key: Any, payload: dict[str, Any]) -> JSONResponse:
         await request.app.state.auth.audit(request, key, 200)
         return JSONResponse(payload)
-
-    def known_model(request: Request, project: str, model: str) -> None:
-        names = {m["model"] for m in collector(request).store.models(project)}
-        if model not in names:
-            raise NotFoundError(
-                f"no model {model[:_MAX_TEXT]!r} in this project; GET /v1/models lists them",
-                details={"model": model[:_MAX_TEXT]},
-            )
 
     @app.get("/v1/models", tags=["query"], summary="Models with their versions, features, counts")
     async def list_models(request: Request) -> JSONResponse:
@@ -120,8 +122,8 @@ def install_queries(app: FastAPI) -> None:
         segment: list[str] = Query(default=[]),  # noqa: B008
     ) -> JSONResponse:
         key = request.app.state.auth.require(request, "read")
-        begin, stop = _span(start, end)
-        filters = _filters(version, environment, segment)
+        begin, stop = span(start, end)
+        chosen = filters(version, environment, segment)
         await run_in_threadpool(known_model, request, key.project, model)
         result = await run_in_threadpool(
             windows.serving_windows,
@@ -131,7 +133,7 @@ def install_queries(app: FastAPI) -> None:
             begin,
             stop,
             interval=_interval(interval),
-            **filters,
+            **chosen,
         )
         return await answer(request, key, result.to_dict())
 
@@ -151,8 +153,8 @@ def install_queries(app: FastAPI) -> None:
         segment: list[str] = Query(default=[]),  # noqa: B008
     ) -> JSONResponse:
         key = request.app.state.auth.require(request, "read")
-        begin, stop = _span(start, end)
-        filters = _filters(version, environment, segment)
+        begin, stop = span(start, end)
+        chosen = filters(version, environment, segment)
         await run_in_threadpool(known_model, request, key.project, model)
         result = await run_in_threadpool(
             windows.performance_windows,
@@ -162,7 +164,7 @@ def install_queries(app: FastAPI) -> None:
             begin,
             stop,
             interval=_interval(interval),
-            **filters,
+            **chosen,
         )
         return await answer(request, key, result.to_dict())
 
@@ -180,7 +182,7 @@ def install_queries(app: FastAPI) -> None:
         end: str | None = None,
     ) -> JSONResponse:
         key = request.app.state.auth.require(request, "read")
-        begin, stop = _span(start, end)
+        begin, stop = span(start, end)
         await run_in_threadpool(known_model, request, key.project, model)
         result = await run_in_threadpool(
             windows.compare_versions,
@@ -195,7 +197,7 @@ def install_queries(app: FastAPI) -> None:
         return await answer(request, key, result.to_dict())
 
 
-def _filters(version: str | None, environment: str | None, segment: list[str]) -> dict[str, Any]:
+def filters(version: str | None, environment: str | None, segment: list[str]) -> dict[str, Any]:
     return {
         "version": _text(version, "version"),
         "environment": _text(environment, "environment"),

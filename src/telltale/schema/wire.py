@@ -473,7 +473,8 @@ def _events_from_objects(payload: Any) -> EventBatch:
     if not isinstance(payload, dict):
         raise _top(
             "events",
-            f'the body must be a JSON object {{"events": [...]}}, got a {type(payload).__name__}',
+            f"the body is JSON {type(payload).__name__}, not an object; "
+            'send {"events": [...]} (see docs/protocol.md)',
         )
     events = payload.get("events")
     if not isinstance(events, list):

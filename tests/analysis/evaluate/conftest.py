@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[4] / "shared" / "datasets" / "explainaboard"
+
+def _datasets() -> Path:
+    """``../shared/datasets`` next to the checkout; TELLTALE_SHARED_DATASETS overrides it, and
+    the workspace copy is the fallback for a clone made elsewhere (e.g. in /tmp)."""
+    candidates = (
+        [Path(os.environ["TELLTALE_SHARED_DATASETS"])]
+        if "TELLTALE_SHARED_DATASETS" in os.environ
+        else []
+    )
+    candidates += [
+        Path(__file__).resolve().parents[4] / "shared" / "datasets",
+        Path("/work/shared/datasets"),
+    ]
+    return next((c for c in candidates if (c / "explainaboard").is_dir()), candidates[0])
+
+
+ROOT = _datasets() / "explainaboard"
 OUTPUTS = ROOT / "data" / "system_outputs"
 ARTIFACTS = ROOT / "integration_tests" / "artifacts"
 

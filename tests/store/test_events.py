@@ -22,6 +22,7 @@ from telltale.schema.wire import (
 )
 from telltale.store import events as events_module
 from telltale.store.events import EventStore, IngestResult
+from telltale.store.ids import id_hashes, uuid_bytes
 
 T0 = datetime(2026, 11, 16, tzinfo=timezone.utc)
 
@@ -115,7 +116,7 @@ def test_a_hash_collision_is_confirmed_in_sql_and_does_not_drop_a_new_event(
     fresh = make(3, start=1000)
     model_id = store.model_table("p", "fraud").model_id
     # Pretend every new id's hash is already known (at some stored time): only SQL can tell.
-    hashes = store._hashes(pa.array([r["event_id"] for r in fresh]))
+    hashes = id_hashes(uuid_bytes(pa.array([r["event_id"] for r in fresh])))
     store._ids[model_id].add(hashes, np.zeros(3, dtype=np.int64))
     assert store.write([("p", batch(fresh))]) == [IngestResult(3, 0)]
 
@@ -126,7 +127,7 @@ def test_a_failed_write_stores_nothing_and_the_same_batch_succeeds_later(
     def broken(*args: Any) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(events_module, "add_events", broken)
+    monkeypatch.setattr(events_module, "add_event_facts", broken)
     with pytest.raises(RuntimeError):
         store.write([("p", batch(make(10)))])
     assert store.models("p") == []

@@ -45,9 +45,12 @@ STATUSES = (OK, ERROR, INVALID, TIMEOUT, FALLBACK)
 Record = tuple[Any, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CallSite:
-    """The settings of one tracked function (or one ``observe`` block)."""
+    """The settings of one tracked function (or one ``observe`` block).
+
+    Compared and hashed by identity: the background thread groups a batch's records by site.
+    """
 
     name: str
     binder: InputBinder

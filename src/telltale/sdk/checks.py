@@ -22,7 +22,7 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from telltale.errors import ConfigError
@@ -296,7 +296,7 @@ def as_check(function: Check | CheckFunction) -> Check:
     return Check(name, check)
 
 
-def run_checks(checks: list[Check] | list[CheckFunction], output: Any) -> list[str]:
+def run_checks(checks: Iterable[Check | CheckFunction], output: Any) -> list[str]:
     """The reasons ``output`` fails, one per failed check; a check that raises is a failure."""
     reasons: list[str] = []
     for function in checks:

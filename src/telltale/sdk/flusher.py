@@ -20,10 +20,11 @@ from telltale.sdk.batch import Batch, BatchKind
 from telltale.sdk.buffer import RecordBuffer
 from telltale.sdk.clock import Clock
 from telltale.sdk.environment import EnvironmentTracker
-from telltale.sdk.event_builder import EventBuilder, iso_time
+from telltale.sdk.event_builder import EventBuilder
 from telltale.sdk.rate_limited_log import RateLimitedLog
 from telltale.sdk.resources import ResourceSampler
 from telltale.sdk.sink import Sink
+from telltale.sdk.timestamps import iso_time
 
 __all__ = ["Flusher"]
 
@@ -186,18 +187,18 @@ class Flusher:
             log.warning("environment", "telltale: environment fingerprint failed: %s", error)
             environment = None
         environment_id = environment["environment_id"] if environment else None
-        rows = self.builder.build(
+        columns = self.builder.build(
             records,
             environment_id=environment_id,
             wall_now=self.clock.time(),
             perf_now_ns=time.perf_counter_ns(),
         )
         environments: list[dict[str, Any]] = []
-        if environment is not None and rows and environment_id not in self._sent_environments:
+        if environment is not None and columns and environment_id not in self._sent_environments:
             self._sent_environments.add(environment_id or "")
             environments.append(environment)
-        self.captured += len(rows)
-        batch = Batch("events", rows, environments, self._resources, self.client())
+        self.captured += len(columns)
+        batch = Batch("events", None, environments, self._resources, self.client(), columns=columns)
         self._resources = []
         self._deliver(batch)
 

@@ -46,7 +46,7 @@ from telltale.sdk.checks import Check, CheckFunction, as_check
 from telltale.sdk.clock import Clock, SystemClock
 from telltale.sdk.directory_sink import DirectorySink
 from telltale.sdk.environment import EnvironmentTracker
-from telltale.sdk.event_builder import EventBuilder, iso_time
+from telltale.sdk.event_builder import EventBuilder
 from telltale.sdk.event_ids import EventIds
 from telltale.sdk.flusher import Flusher
 from telltale.sdk.http_sink import HttpSink
@@ -57,6 +57,7 @@ from telltale.sdk.redaction import RedactionRule, Redactor
 from telltale.sdk.resources import ResourceSampler
 from telltale.sdk.sink import CallbackSink, Sink
 from telltale.sdk.stats import MonitorStats
+from telltale.sdk.timestamps import iso_time
 from telltale.sdk.tracking import NO_FALLBACK, wrap
 
 __all__ = ["Monitor"]

@@ -90,7 +90,7 @@ class Observation:
                 self._start,
                 end,
                 (self.inputs,),
-                {},
+                None,
                 output,
                 why,
                 status,

@@ -12,7 +12,8 @@ Rules are given per feature name and checked when the :class:`~telltale.sdk.Moni
 Hashing needs a salt that is secret and the same in every process of the service, so that hashes
 agree across restarts but cannot be reversed by hashing guesses: pass ``redact_salt=`` or set
 ``TELLTALE_REDACT_SALT``. Redaction runs on the background thread before a batch is encoded, so
-nothing unredacted reaches the network or the spool directory.
+nothing unredacted reaches the network or the spool directory; it is applied a column (one
+feature over the whole batch) at a time, and a dropped feature is never even coerced.
 
 >>> redactor = Redactor({"email": "hash", "ssn": "drop", "name": "mask"}, salt="s3cret")
 >>> redactor.apply({"email": "a@b.c", "ssn": "123", "name": "Ann", "age": 41})
@@ -27,6 +28,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from telltale.errors import ConfigError
+from telltale.sdk.values import ABSENT
 
 __all__ = ["MASK", "RedactionRule", "Redactor"]
 
@@ -90,16 +92,36 @@ class Redactor:
             rule = self.rules.get(field)
             if rule is None:
                 out[field] = value
-            elif rule == "drop":
-                continue
-            elif rule == "mask":
-                out[field] = None if value is None else MASK
-            elif rule == "hash":
-                out[field] = None if value is None else self.hash(value)
-            else:
-                try:
-                    out[field] = rule(value)  # type: ignore[operator]
-                except Exception as error:
-                    # a failing rule must not leak the raw value: record why instead
-                    out[field] = f"<redaction failed: {type(error).__name__}>"
+            elif rule != "drop":
+                out[field] = self._redact(rule, value)
         return out
+
+    def apply_columns(self, columns: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        """The columns of a batch's inputs with the rules applied; the same dict if none applies.
+
+        >>> Redactor({"name": "mask", "ssn": "drop"}).apply_columns(
+        ...     {"name": ["Ann", None], "ssn": ["1", "2"], "age": [41, 52]})
+        {'name': ['***', None], 'age': [41, 52]}
+        """
+        if not self.rules or self.rules.keys().isdisjoint(columns):
+            return columns
+        out: dict[str, list[Any]] = {}
+        for name, values in columns.items():
+            rule = self.rules.get(name)
+            if rule is None:
+                out[name] = values
+            elif rule != "drop":
+                redact = self._redact
+                out[name] = [value if value is ABSENT else redact(rule, value) for value in values]
+        return out
+
+    def _redact(self, rule: RedactionRule, value: Any) -> Any:
+        if rule == "mask":
+            return None if value is None else MASK
+        if rule == "hash":
+            return None if value is None else self.hash(value)
+        try:
+            return rule(value)  # type: ignore[operator]
+        except Exception as error:
+            # a failing rule must not leak the raw value: record why instead
+            return f"<redaction failed: {type(error).__name__}>"

@@ -10,6 +10,11 @@ such as ``"<unrepresentable Foo: ValueError>"``. It runs on the background threa
 (3, True, '[1, 2]')
 >>> wire_value({"b", "a"}), wire_value(b"\\x00\\x01")
 ('["a", "b"]', '<2 bytes>')
+
+Events are built column by column (:mod:`telltale.sdk.event_columns`), so coercion has a
+column form too: :func:`wire_column` returns a column of plain values as it is (one C-level
+pass over the types) and coerces value by value only when something else is in it. A feature
+that one event of a batch had and another did not is :data:`ABSENT` in the other's row.
 """
 
 from __future__ import annotations
@@ -21,12 +26,42 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MAX_STRING_CHARS", "to_json_text", "type_name", "wire_value"]
+__all__ = [
+    "ABSENT",
+    "MAX_STRING_CHARS",
+    "PLAIN_TYPES",
+    "to_json_text",
+    "type_name",
+    "wire_column",
+    "wire_value",
+]
 
 MAX_STRING_CHARS = 65_536
 """Longer strings (and JSON texts) are cut to this many characters and marked as cut."""
 
 _MAX_ITEMS = 10_000
+_INT64_LIMIT = 1 << 63
+
+
+class _Absent:
+    """The type of :data:`ABSENT`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+    def __reduce__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Any = _Absent()
+"""Marks, in a column of inputs or outputs, an event that did not have that feature or output
+(it is left out of that event's JSON row and is null in Arrow). Not the same as ``None``: a
+feature whose value was None is in the row, as null."""
+
+PLAIN_TYPES = frozenset({type(None), bool, int, float, str})
+"""The exact types a wire value has (ints within int64, strings within MAX_STRING_CHARS)."""
 _MAX_DEPTH = 20
 
 
@@ -84,13 +119,24 @@ def _plain(value: Any, depth: int) -> Any:
 
 
 def wire_value(value: Any) -> Any:
-    """A number, string, bool or None for ``value``; containers become JSON text. Never raises."""
-    if value is None or isinstance(value, (bool, int, float)):
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 1 << 63:
-            return str(value)
+    """A number, string, bool or None for ``value``; containers become JSON text. Never raises.
+
+    Subclasses become their base type (NumPy's ``float64`` is a ``float``, an ``IntEnum`` an
+    ``int``), so that every encoding sees plain Python values.
+    """
+    kind = type(value)
+    if value is None or kind is bool or kind is float:
         return value
-    if isinstance(value, str):
+    if kind is int:
+        return value if -_INT64_LIMIT < value < _INT64_LIMIT else str(value)
+    if kind is str:
         return _cut(value)
+    if isinstance(value, int):  # bool cannot be subclassed, so this is not a bool
+        return wire_value(int(value))
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return _cut(str(value))
     try:
         plain = _plain(value, 0)
     except Exception as error:
@@ -98,6 +144,25 @@ def wire_value(value: Any) -> Any:
     if plain is None or isinstance(plain, (bool, int, float, str)):
         return wire_value(plain)
     return to_json_text(plain)
+
+
+def wire_column(values: list[Any]) -> list[Any]:
+    """``values`` with every item a wire value (:data:`ABSENT` kept); the same list when they all
+    are already, which one C-level pass over the types tells for columns of floats."""
+    kinds = set(map(type, values))
+    if kinds <= _FLOATS_AND_MARKERS:
+        return values
+    if kinds <= _PLAIN_AND_MARKERS and not any(
+        (type(value) is int and not -_INT64_LIMIT < value < _INT64_LIMIT)
+        or (type(value) is str and len(value) > MAX_STRING_CHARS)
+        for value in values
+    ):
+        return values
+    return [value if value is ABSENT else wire_value(value) for value in values]
+
+
+_FLOATS_AND_MARKERS = frozenset({type(None), bool, float, _Absent})
+_PLAIN_AND_MARKERS = PLAIN_TYPES | {_Absent}
 
 
 def to_json_text(value: Any) -> str:

@@ -7,7 +7,9 @@ imported, with zstd (else lz4) IPC compression when pyarrow was built with it. p
 here, inside functions that only the background thread calls, never when ``telltale.sdk`` is
 imported. Without pyarrow the SDK sends gzip JSON, which every server also accepts.
 
-The same table, written as Parquet, is what the directory sink stores.
+The events table is built column by column (:mod:`telltale.sdk.arrow_events`) from the batch's
+:class:`~telltale.sdk.event_columns.EventColumns`; the JSON body from its rows. The same table,
+written as Parquet, is what the directory sink stores.
 
 >>> encoded = encode_json(Batch("labels", [{"event_id": "e1", "label": 1}]))
 >>> encoded.content_type, encoded.content_encoding
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from telltale.sdk.arrow_events import EVENT_COLUMNS, events_table
 from telltale.sdk.batch import Batch
 
 __all__ = [
@@ -41,23 +44,6 @@ __all__ = [
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 JSON = "application/json"
-
-EVENT_COLUMNS = (
-    "event_id",
-    "ts",
-    "model",
-    "version",
-    "environment_id",
-    "latency_ms",
-    "status",
-    "error",
-    "validation",
-    "trace_id",
-    "span_id",
-    "segment",
-    "batch_size",
-)
-"""The fixed columns of the Arrow form, in order; ``input.*`` and ``output.*`` follow."""
 
 
 @dataclass(frozen=True)
@@ -107,31 +93,6 @@ def encode_arrow(batch: Batch) -> Encoded:
     return Encoded(sink.getvalue().to_pybytes(), ARROW_STREAM)
 
 
-def _value_column(values: list[Any]) -> Any:
-    """An Arrow array for one feature/output: bool, int64, float64, string, or null if empty."""
-    import pyarrow as pa
-
-    kinds = {type(value) for value in values if value is not None}
-    if not kinds:
-        return pa.nulls(len(values))
-    if kinds == {bool}:
-        return pa.array(values, pa.bool_())
-    if kinds <= {int}:
-        return pa.array(values, pa.int64())
-    if kinds <= {int, float}:
-        return pa.array([None if v is None else float(v) for v in values], pa.float64())
-    texts = [None if value is None else _as_text(value) for value in values]
-    return pa.array(texts, pa.string())
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value)
-
-
 def _metadata(batch: Batch) -> dict[bytes, bytes]:
     def dump(value: Any) -> bytes:
         return json.dumps(value, allow_nan=True, separators=(",", ":")).encode("utf-8")
@@ -143,45 +104,13 @@ def _metadata(batch: Batch) -> dict[bytes, bytes]:
     }
 
 
-def _named_columns(rows: list[dict[str, Any]], key: str) -> dict[str, list[Any]]:
-    names: dict[str, None] = {}
-    for row in rows:
-        names.update(dict.fromkeys(row.get(key) or ()))
-    return {name: [(row.get(key) or {}).get(name) for row in rows] for name in names}
-
-
 def table_for(batch: Batch) -> Any:
     """The flattened Arrow table of a batch (events; labels and feedback have their own)."""
     if batch.kind == "labels":
         return labels_table(batch)
     if batch.kind == "feedback":
         return feedback_table(batch)
-    import pyarrow as pa
-
-    rows = batch.rows
-    string = pa.string()
-    arrays: dict[str, Any] = {
-        "event_id": pa.array([row["event_id"] for row in rows], string),
-        "ts": pa.array([row["ts"] for row in rows], string).cast(pa.timestamp("us", tz="UTC")),
-        "model": pa.array([row["model"] for row in rows], string),
-        "version": pa.array([row.get("version") for row in rows], string),
-        "environment_id": pa.array([row.get("environment_id") for row in rows], string),
-        "latency_ms": pa.array([row.get("latency_ms") for row in rows], pa.float64()),
-        "status": pa.array([row.get("status", "ok") for row in rows], string),
-        "error": pa.array([row.get("error") for row in rows], string),
-        "validation": pa.array([row.get("validation") or [] for row in rows], pa.list_(string)),
-        "trace_id": pa.array([row.get("trace_id") for row in rows], string),
-        "span_id": pa.array([row.get("span_id") for row in rows], string),
-        "segment": pa.array(
-            [list((row.get("segment") or {}).items()) for row in rows], pa.map_(string, string)
-        ),
-        "batch_size": pa.array([row.get("batch_size", 1) for row in rows], pa.int32()),
-    }
-    for prefix, key in (("input.", "inputs"), ("output.", "outputs")):
-        for name, values in _named_columns(rows, key).items():
-            arrays[prefix + name] = _value_column(values)
-    table = pa.table(arrays)
-    return table.replace_schema_metadata(_metadata(batch))
+    return events_table(batch.columns, _metadata(batch))
 
 
 def _ts_column(rows: list[dict[str, Any]]) -> Any:

@@ -1,44 +1,62 @@
 """Per-minute aggregates kept beside the raw events, so history outlives retention.
 
-Every accepted event adds to the row of its *series* (project, model, version, environment, segment
-tag set) and its UTC minute, in the same transaction as the event itself:
+Every accepted event adds to the row of its *series* (:mod:`telltale.store.series`) and its UTC
+minute, in the same transaction as the event itself:
 
 - ``tt_roll_serving``: events by status, rows predicted (``batch_size``), latency count and sum,
   and count/sum/sum of squares of finite numeric predictions;
-- ``tt_roll_latency`` (per minute) and ``tt_roll_latency_hour``: latency histograms on
-  logarithmic buckets (DDSketch's mapping): bucket ``k`` holds ``(γ^(k-1), γ^k]`` with
-  ``γ = (1 + α) / (1 - α)``, and its value ``2γ^k / (γ + 1)`` is within ``α`` (1%) of every
-  latency in it, so a quantile read off a sum of histograms is within 1% of the exact order
-  statistic. Histograms add, so minutes sum to hours and hours to days; the hour table exists
-  because a week of minutes holds ~150 non-empty buckets per series and minute (millions of rows),
-  where a week of hours holds a few hundred thousand;
+- ``tt_roll_latency`` (per minute, kept for a number of days) and ``tt_roll_latency_hour``
+  (kept forever): latency histograms, see :mod:`telltale.store.latency`;
 - ``tt_roll_classes``: counts of each predicted class (string, boolean or integer predictions);
 - ``tt_roll_confusion`` and ``tt_roll_regression``: when a label meets its event, the pair
   (label, predicted class) is counted, and for numeric labels and predictions ``n``, ``Σ|e|``,
   ``Σe²``, ``Σy``, ``Σy²`` are added (MAE, RMSE and R² follow); replacing a label subtracts the
   old pair first.
 
+How a write adds to them
+------------------------
+The deltas of a whole transaction — every model and request in the group — are computed in
+Arrow (:func:`add_event_facts`: one ``group_by`` per table over the rows' series, minute, status,
+latency bucket and class, all computed before the write by :mod:`telltale.store.prepare`) and
+applied with one ``INSERT ... ON CONFLICT DO UPDATE`` per table. A DuckDB statement costs
+milliseconds whatever its size, so four upserts per transaction replace the five statements per
+model (and a temporary table each) that SQL-side aggregation took.
+
 Minutes are naive ``TIMESTAMP`` values in UTC, so hour and day windows are plain integer division
 of epoch microseconds, whatever the session's time zone.
 
->>> bool(abs(bucket_values(np.array([latency_bucket(12.5)]))[0] / 12.5 - 1) <= ALPHA)
-True
+>>> sorted(INTERVALS)
+['day', 'hour', 'minute']
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from telltale.schema.wire import STATUSES
+from telltale.store.latency import (
+    ALPHA,
+    GAMMA,
+    HOUR_US,
+    MINUTE_US,
+    ZERO_BUCKET,
+    bucket_values,
+    histogram_quantiles,
+    latency_bucket,
+    latency_bucket_sql,
+)
 
 __all__ = [
     "ALPHA",
     "GAMMA",
     "INTERVALS",
+    "MINUTE_US",
     "ROLLUP_DDL",
     "ZERO_BUCKET",
-    "add_events",
+    "add_event_facts",
     "add_label_pairs",
     "bucket_values",
     "histogram_quantiles",
@@ -46,71 +64,10 @@ __all__ = [
     "latency_bucket_sql",
 ]
 
-ALPHA = 0.01
-"""Relative error of a latency quantile read off the histograms."""
-GAMMA = (1 + ALPHA) / (1 - ALPHA)
-ZERO_BUCKET = -32768
-"""The bucket of latencies of (almost) zero: below a nanosecond, where logarithms stop helping."""
-_LOG_GAMMA = math.log(GAMMA)
-_SMALLEST_MS = 1e-6
-
-INTERVALS = {"minute": 60_000_000, "hour": 3_600_000_000, "day": 86_400_000_000}
+INTERVALS = {"minute": MINUTE_US, "hour": HOUR_US, "day": 86_400_000_000}
 """Window lengths in microseconds (UTC)."""
 
-
-def latency_bucket_sql(column: str) -> str:
-    """SQL for the bucket of ``column`` (milliseconds; a name this module's caller generated)."""
-    return (
-        f"CASE WHEN {column} > {_SMALLEST_MS!r} "
-        f"THEN CAST(ceil(ln({column}) / {_LOG_GAMMA!r}) AS SMALLINT) "
-        f"ELSE {ZERO_BUCKET} END"
-    )
-
-
-def latency_bucket(latency_ms: float) -> int:
-    """The bucket of one latency (the numpy twin of :func:`latency_bucket_sql`)."""
-    if latency_ms <= _SMALLEST_MS:
-        return ZERO_BUCKET
-    return math.ceil(math.log(latency_ms) / _LOG_GAMMA)
-
-
-def bucket_values(buckets: np.ndarray) -> np.ndarray:
-    """The value that stands for each bucket: within ``ALPHA`` of everything in it."""
-    keys = np.asarray(buckets, dtype=np.float64)
-    values = 2.0 * np.exp(keys * _LOG_GAMMA) / (GAMMA + 1.0)
-    return np.where(keys == ZERO_BUCKET, 0.0, values)
-
-
-def histogram_quantiles(
-    buckets: np.ndarray, counts: np.ndarray, levels: tuple[float, ...]
-) -> list[float | None]:
-    """Quantiles of a latency histogram (DDSketch's rule: the order statistic at rank
-    ``floor(q (n - 1))``, 0-based, i.e. numpy's ``method="lower"``, within ``ALPHA``)."""
-    order = np.argsort(buckets, kind="stable")
-    keys = np.asarray(buckets)[order]
-    cumulative = np.cumsum(np.asarray(counts, dtype=np.int64)[order])
-    total = int(cumulative[-1]) if len(cumulative) else 0
-    if total == 0:
-        return [None for _ in levels]
-    values = bucket_values(keys)
-    out: list[float | None] = []
-    for q in levels:
-        rank = math.floor(q * (total - 1))
-        index = int(np.searchsorted(cumulative, rank, side="right"))
-        out.append(float(values[min(index, len(values) - 1)]))
-    return out
-
-
 ROLLUP_DDL = (
-    """CREATE SEQUENCE IF NOT EXISTS tt_series_ids""",
-    """CREATE TABLE IF NOT EXISTS tt_series (
-        series_id INTEGER PRIMARY KEY,
-        model_id INTEGER NOT NULL,
-        version VARCHAR NOT NULL,
-        environment_id VARCHAR NOT NULL,
-        segment MAP(VARCHAR, VARCHAR) NOT NULL,
-        segment_key VARCHAR NOT NULL
-    )""",
     """CREATE TABLE IF NOT EXISTS tt_roll_serving (
         series_id INTEGER NOT NULL,
         minute TIMESTAMP NOT NULL,
@@ -170,26 +127,52 @@ ROLLUP_DDL = (
 )
 """Statements that create the rollup tables (idempotent)."""
 
+_MINUTE = pa.timestamp("us")
 
-def add_events(cursor: Any, stage: str) -> None:
-    """Add the rows of table ``stage`` to the rollups.
 
-    ``stage`` (a name the store made) has ``series_id``, ``minute``, ``status``, ``batch_size``,
-    ``latency_ms``, ``prediction_value`` and ``prediction_class``.
+def add_event_facts(con: Any, facts: pa.Table) -> None:
+    """Add accepted events to the rollups: one upsert per table.
+
+    ``facts`` has ``series_id`` and the columns of :attr:`ModelPart.facts
+    <telltale.store.prepare.ModelPart.facts>`` (``minute`` in epoch µs, ``status`` as an index
+    into STATUSES, ``batch_size``, ``latency_ms``, ``bucket``, ``value``, ``class``).
     """
-    statuses = ", ".join(
-        f"count(*) FILTER (WHERE status = '{s}')"
-        for s in ("ok", "error", "invalid", "timeout", "fallback")
+    if facts.num_rows == 0:
+        return
+    status = facts.column("status")
+    value = facts.column("value")
+    value = pc.if_else(pc.is_finite(value), value, pa.scalar(None, pa.float64()))
+    columns = {
+        "series_id": facts.column("series_id"),
+        "minute": facts.column("minute"),
+        "batch_size": facts.column("batch_size"),
+        "latency_ms": facts.column("latency_ms"),
+        "value": value,
+        "value_sq": pc.multiply(value, value),
+    }
+    for index, name in enumerate(STATUSES):
+        columns[name] = pc.equal(status, index).cast(pa.int8())
+    keyed = pa.table(columns)
+    serving = keyed.group_by(["series_id", "minute"], use_threads=False).aggregate(
+        [
+            ([], "count_all"),
+            *((name, "sum") for name in STATUSES),
+            ("batch_size", "sum"),
+            ("latency_ms", "count"),
+            ("latency_ms", "sum"),
+            ("value", "count"),
+            ("value", "sum"),
+            ("value_sq", "sum"),
+        ]
     )
-    cursor.execute(
-        f"""INSERT INTO tt_roll_serving
-        SELECT series_id, minute, count(*), {statuses}, sum(batch_size), count(latency_ms),
-               coalesce(sum(latency_ms), 0),
-               count(prediction_value) FILTER (WHERE isfinite(prediction_value)),
-               coalesce(sum(prediction_value) FILTER (WHERE isfinite(prediction_value)), 0),
-               coalesce(sum(prediction_value * prediction_value)
-                        FILTER (WHERE isfinite(prediction_value)), 0)
-        FROM {stage} GROUP BY series_id, minute
+    _upsert(
+        con,
+        "tt_roll_serving",
+        serving,
+        f"""SELECT series_id, make_timestamp(minute), count_all,
+               {", ".join(f"{name}_sum" for name in STATUSES)}, batch_size_sum,
+               latency_ms_count, coalesce(latency_ms_sum, 0), value_count,
+               coalesce(value_sum, 0), coalesce(value_sq_sum, 0) FROM {{delta}}
         ON CONFLICT (series_id, minute) DO UPDATE SET
             events = events + excluded.events, ok = ok + excluded.ok,
             error = error + excluded.error, invalid = invalid + excluded.invalid,
@@ -199,30 +182,58 @@ def add_events(cursor: Any, stage: str) -> None:
             latency_sum = latency_sum + excluded.latency_sum,
             prediction_n = prediction_n + excluded.prediction_n,
             prediction_sum = prediction_sum + excluded.prediction_sum,
-            prediction_sumsq = prediction_sumsq + excluded.prediction_sumsq"""
+            prediction_sumsq = prediction_sumsq + excluded.prediction_sumsq""",
     )
-    bucket = latency_bucket_sql("latency_ms")
-    cursor.execute(
-        f"""CREATE OR REPLACE TEMP TABLE tt_latency_delta AS
-        SELECT series_id, minute, {bucket} AS bucket, count(*) AS n
-        FROM {stage} WHERE latency_ms IS NOT NULL GROUP BY ALL"""
-    )
-    cursor.execute(
-        """INSERT INTO tt_roll_latency SELECT * FROM tt_latency_delta
-        ON CONFLICT (series_id, minute, bucket) DO UPDATE SET n = n + excluded.n"""
-    )
-    cursor.execute(
-        """INSERT INTO tt_roll_latency_hour
-        SELECT series_id, date_trunc('hour', minute), bucket, sum(n)
-        FROM tt_latency_delta GROUP BY ALL
-        ON CONFLICT (series_id, hour, bucket) DO UPDATE SET n = n + excluded.n"""
-    )
-    cursor.execute(
-        f"""INSERT INTO tt_roll_classes
-        SELECT series_id, minute, prediction_class, count(*)
-        FROM {stage} WHERE prediction_class IS NOT NULL GROUP BY ALL
-        ON CONFLICT (series_id, minute, class) DO UPDATE SET n = n + excluded.n"""
-    )
+    timed = facts.select(["series_id", "minute", "bucket"])
+    if facts.column("bucket").null_count:
+        timed = timed.filter(pc.is_valid(facts.column("bucket")))
+    if timed.num_rows:
+        minutes = timed.group_by(["series_id", "minute", "bucket"], use_threads=False).aggregate(
+            [([], "count_all")]
+        )
+        _upsert(
+            con,
+            "tt_roll_latency",
+            minutes,
+            """SELECT series_id, make_timestamp(minute), bucket, count_all FROM {delta}
+            ON CONFLICT (series_id, minute, bucket) DO UPDATE SET n = n + excluded.n""",
+        )
+        hour = pc.multiply(pc.divide(minutes.column("minute"), HOUR_US), HOUR_US)
+        hours = (
+            minutes.set_column(1, "hour", hour)
+            .group_by(["series_id", "hour", "bucket"], use_threads=False)
+            .aggregate([("count_all", "sum")])
+        )
+        _upsert(
+            con,
+            "tt_roll_latency_hour",
+            hours,
+            """SELECT series_id, make_timestamp(hour), bucket, count_all_sum FROM {delta}
+            ON CONFLICT (series_id, hour, bucket) DO UPDATE SET n = n + excluded.n""",
+        )
+    classes = facts.select(["series_id", "minute", "class"])
+    if classes.column("class").null_count:
+        classes = classes.filter(pc.is_valid(classes.column("class")))
+    if classes.num_rows:
+        counted = classes.group_by(["series_id", "minute", "class"], use_threads=False).aggregate(
+            [([], "count_all")]
+        )
+        _upsert(
+            con,
+            "tt_roll_classes",
+            counted,
+            """SELECT series_id, make_timestamp(minute), class, count_all FROM {delta}
+            ON CONFLICT (series_id, minute, class) DO UPDATE SET n = n + excluded.n""",
+        )
+
+
+def _upsert(con: Any, table: str, delta: pa.Table, select: str) -> None:
+    name = f"tt_delta_{table}"
+    con.register(name, delta)
+    try:
+        con.execute(f"INSERT INTO {table} " + select.format(delta=name))
+    finally:
+        con.unregister(name)
 
 
 def add_label_pairs(cursor: Any, pairs: str) -> None:

@@ -41,6 +41,7 @@ from telltale.analysis.profiling import plan_profile, run_plan
 from telltale.errors import ConfigError, ProfileError
 from telltale.schema.result import Result
 from telltale.store.events import EventStore
+from telltale.store.latency import latency_histograms
 from telltale.store.rollup import ALPHA, INTERVALS, histogram_quantiles
 
 __all__ = [
@@ -266,7 +267,7 @@ def _serving(store: EventStore, series: list[int], span: _Span) -> list[ServingW
     )
     if len(counts["w"]) == 0:
         return []
-    latency = _latency(store, ids, span)
+    latency = _latency(store, series, span)
     classes = _rows(
         store,
         f"""SELECT {w} AS w, class, sum(n) AS n FROM tt_roll_classes
@@ -319,34 +320,15 @@ def _serving(store: EventStore, series: list[int], span: _Span) -> list[ServingW
     return out
 
 
-def _latency(store: EventStore, ids: str, span: _Span) -> dict[str, np.ndarray]:
-    """Latency buckets per window: whole hours from the hourly table, the edges by minute."""
-    parts: list[str] = []
-    params: list[Any] = []
-    whole_start = -((-span.start_us) // _HOUR) * _HOUR
-    whole_end = (span.end_us // _HOUR) * _HOUR
-    hourly = (span.length_us is None or span.length_us >= _HOUR) and whole_start < whole_end
-    minute_ranges = [(span.start_us, span.end_us)]
-    if hourly:
-        parts.append(
-            f"""SELECT {span.window_sql("hour")} AS w, bucket, n FROM tt_roll_latency_hour
-            WHERE series_id IN {ids} AND hour >= make_timestamp(?) AND hour < make_timestamp(?)"""
-        )
-        params += [whole_start, whole_end]
-        minute_ranges = [(span.start_us, whole_start), (whole_end, span.end_us)]
-    for lo, hi in minute_ranges:
-        if lo < hi:
-            parts.append(
-                f"""SELECT {span.window_sql("minute")} AS w, bucket, n FROM tt_roll_latency
-                WHERE series_id IN {ids} AND minute >= make_timestamp(?)
-                  AND minute < make_timestamp(?)"""
-            )
-            params += [lo, hi]
-    sql = (
-        "SELECT w, bucket, sum(n) AS n FROM (" + " UNION ALL ".join(parts) + ") "
-        "GROUP BY w, bucket ORDER BY w, bucket"
-    )
-    return _rows(store, sql, params)
+def _latency(store: EventStore, series: list[int], span: _Span) -> dict[str, np.ndarray]:
+    """Latency buckets per window (:func:`~telltale.store.latency.latency_histograms`: whole
+    hours from the hourly table, the edges by minute, hours where minutes were trimmed)."""
+    cursor = store.cursor()
+    try:
+        table = latency_histograms(cursor, series, span.start_us, span.end_us, span.length_us)
+    finally:
+        cursor.close()
+    return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
 
 
 def _split(

@@ -38,12 +38,23 @@ from prometheus_client.core import (
     Metric,
 )
 
+from telltale.schema.wire import STATUSES
+
 __all__ = ["LATENCY_BUCKETS_SECONDS", "BatchDelta", "MetricsState", "render_metrics"]
 
 LATENCY_BUCKETS_SECONDS = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
 _N_BUCKETS = len(LATENCY_BUCKETS_SECONDS) + 1  # the last is +Inf
+
+
+_STATUS_VALUES = pa.array(STATUSES)
+
+
+def _single(table: pa.Table, name: str) -> bool:
+    """Whether column ``name`` holds one value (no nulls) in every row."""
+    column = table.column(name)
+    return column.null_count == 0 and pc.count_distinct(column).as_py() == 1
 
 
 @dataclass
@@ -58,8 +69,22 @@ class BatchDelta:
     def from_events(cls, table: pa.Table, client: dict[str, Any]) -> BatchDelta:
         events: dict[tuple[str, str, str], int] = {}
         latency: dict[tuple[str, str], tuple[np.ndarray, float]] = {}
-        if table.num_rows:
-            counted = table.group_by(["model", "version", "status"]).aggregate(
+        if table.num_rows and _single(table, "model") and _single(table, "version"):
+            # the common case (one SDK instance sends one model and version): numpy counts
+            key = (table.column("model")[0].as_py(), table.column("version")[0].as_py() or "")
+            status = pc.index_in(table.column("status"), value_set=_STATUS_VALUES)
+            for index, count in enumerate(
+                np.bincount(status.to_numpy(zero_copy_only=False), minlength=len(STATUSES))
+            ):
+                if count:
+                    events[(key[0], key[1], STATUSES[index])] = int(count)
+            seconds = table.column("latency_ms").to_numpy() / 1000.0
+            seconds = seconds[np.isfinite(seconds)]
+            bucket = np.searchsorted(np.asarray(LATENCY_BUCKETS_SECONDS), seconds, side="left")
+            counts = np.bincount(bucket, minlength=_N_BUCKETS).astype(np.int64)
+            latency[key] = (counts, float(seconds.sum()))
+        elif table.num_rows:
+            counted = table.group_by(["model", "version", "status"], use_threads=False).aggregate(
                 [("status", "count")]
             )
             for model, version, status, count in zip(
@@ -80,7 +105,7 @@ class BatchDelta:
                     "seconds": seconds,
                 }
             ).filter(pc.is_valid(seconds))
-            grouped = keyed.group_by(["model", "version", "bucket"]).aggregate(
+            grouped = keyed.group_by(["model", "version", "bucket"], use_threads=False).aggregate(
                 [("seconds", "count"), ("seconds", "sum")]
             )
             for model, version, index, count, total in zip(

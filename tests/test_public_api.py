@@ -36,6 +36,8 @@ PUBLIC_MODULES = [
     "telltale.schema.wire",
     "telltale.analysis.windows",
     "telltale.analysis.evaluate",
+    "telltale.analysis.counterfactual",
+    "telltale.analysis.attribution",
     "telltale.sdk",
     "telltale.sdk.checks",
     "telltale.server",

@@ -3,6 +3,7 @@ with numpy counts of the raw events (exact counts, sums to 1e-9 relative)."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 
 import numpy as np
@@ -37,7 +38,7 @@ def _expected(table: pa.Table, model: str) -> tuple[dict[str, int], np.ndarray, 
     edges = np.asarray(LATENCY_BUCKETS_SECONDS)
     counts = np.array(
         [(seconds <= edges[0]).sum()]
-        + [((seconds > lo) & (seconds <= hi)).sum() for lo, hi in zip(edges[:-1], edges[1:])]
+        + [((seconds > lo) & (seconds <= hi)).sum() for lo, hi in itertools.pairwise(edges)]
         + [(seconds > edges[-1]).sum()]
     )
     return {s: c for s, c in statuses.items() if c}, counts, float(seconds.sum())

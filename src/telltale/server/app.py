@@ -24,15 +24,10 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from telltale._version import __version__
-from telltale.schema.wire import (
-    EventBatch,
-    decode_events_arrow,
-    decode_events_json,
-    decode_feedback_json,
-    decode_labels_json,
-)
+from telltale.schema.wire import decode_feedback_json, decode_labels_json
 from telltale.server.auth import Auth
 from telltale.server.body import ARROW_STREAM, JSON, media_type, read_body
+from telltale.server.decoding import Decoders
 from telltale.server.error_shape import ApiError, install_error_handlers
 from telltale.server.metrics import BatchDelta, MetricsState, render_metrics
 from telltale.server.monitoring import monitor_loop
@@ -60,10 +55,11 @@ class Collector:
     audit: AuditLog
     writer: GroupWriter
     metrics: MetricsState
+    decoders: Decoders
 
     @classmethod
     def open(cls, settings: ServerSettings) -> Collector:
-        store = EventStore(settings.db)
+        store = EventStore(settings.db, threads=settings.db_threads)
         metrics = MetricsState()
 
         def write_events(items: list[tuple[str, Any]]) -> list[Any]:
@@ -81,9 +77,12 @@ class Collector:
             on_commit=lambda kind, seconds, n: metrics.record_commit(seconds),
         )
         metrics.queue_depth = lambda: writer.depth
-        return cls(settings, store, KeyStore(store), AuditLog(store), writer, metrics)
+        decoders = Decoders(settings.decode_processes)
+        decoders.warm_up()
+        return cls(settings, store, KeyStore(store), AuditLog(store), writer, metrics, decoders)
 
     def close(self) -> None:
+        self.decoders.close()
         self.writer.close()
         self.store.close()
 
@@ -138,11 +137,6 @@ def _auth(request: Request) -> Auth:
     return request.app.state.auth
 
 
-def _decode_events(body: bytes, kind: str) -> tuple[EventBatch, BatchDelta]:
-    batch = decode_events_arrow(body) if kind == ARROW_STREAM else decode_events_json(body)
-    return batch, BatchDelta.from_events(batch.events, batch.client)
-
-
 def _install_ingest(app: FastAPI, settings: ServerSettings) -> None:
     limit = settings.max_body_bytes
 
@@ -160,10 +154,10 @@ def _install_ingest(app: FastAPI, settings: ServerSettings) -> None:
         key = _auth(request).require(request, "ingest")
         kind = media_type(request, (JSON, ARROW_STREAM))
         body = await read_body(request, limit)
-        batch, delta = await run_in_threadpool(_decode_events, body, kind)
         collector = _collector(request)
+        batch, delta = await collector.decoders.decode(body, kind)
         result = await collector.writer.submit(
-            "events", key.project, (batch, delta), size=max(batch.events.num_rows, 1)
+            "events", key.project, (batch, delta), size=max(batch.batch.events.num_rows, 1)
         )
         if result.accepted and not result.duplicates:
             collector.metrics.apply(key.project, delta)
@@ -281,12 +275,15 @@ async def _json_object(request: Request, limit: int) -> dict[str, Any]:
 
 
 async def _retention_loop(collector: Collector) -> None:
+    """Hourly: drop raw events past ``retention_days`` (if set) and per-minute latency
+    histograms past ``latency_minutes_days`` (hourly histograms stay)."""
     days = collector.settings.retention_days
-    if days <= 0:
-        return
+    minutes = timedelta(days=collector.settings.latency_minutes_days)
     while True:
         try:
-            await run_in_threadpool(collector.store.apply_retention, timedelta(days=days))
+            if days > 0:
+                await run_in_threadpool(collector.store.apply_retention, timedelta(days=days))
+            await run_in_threadpool(collector.store.trim_latency_minutes, minutes)
         except Exception:  # keep serving; the next round tries again
             log.exception("retention failed")
         await asyncio.sleep(3600)

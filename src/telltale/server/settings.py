@@ -72,6 +72,13 @@ SETTINGS: tuple[Setting, ...] = (
         minimum=0,
     ),
     Setting(
+        "latency_minutes_days",
+        7.0,
+        float,
+        "keep per-minute latency histograms this many days (hourly ones are kept forever)",
+        minimum=0.001,
+    ),
+    Setting(
         "monitor_interval_s",
         60.0,
         float,
@@ -92,6 +99,20 @@ SETTINGS: tuple[Setting, ...] = (
         "the most events committed in one transaction when requests are grouped",
         minimum=1,
     ),
+    Setting(
+        "decode_processes",
+        1,
+        int,
+        "worker processes that decode ingest bodies (0: threads of the server process)",
+        minimum=0,
+    ),
+    Setting(
+        "db_threads",
+        1,
+        int,
+        "DuckDB threads (1 keeps ingest fast on small machines; more speeds up big queries)",
+        minimum=1,
+    ),
     Setting("log_level", "info", str, "uvicorn log level: critical, error, warning, info, debug"),
 )
 
@@ -105,9 +126,12 @@ class ServerSettings:
     port: int = 8765
     max_body_mb: float = 32.0
     retention_days: float = 0.0
+    latency_minutes_days: float = 7.0
     monitor_interval_s: float = 60.0
     drift_window_h: float = 1.0
     max_group_events: int = 200_000
+    decode_processes: int = 1
+    db_threads: int = 1
     log_level: str = "info"
 
     @classmethod

@@ -134,6 +134,10 @@ def _ts(micros: int) -> datetime:
     return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=micros)
 
 
+CHECKPOINT_THRESHOLD = "256MB"
+"""WAL size at which DuckDB folds the log into the file (its default is 16 MB)."""
+
+
 class EventStore:
     """Events, labels, rollups and references of every project, in one DuckDB file.
 
@@ -144,7 +148,12 @@ class EventStore:
     >>> store.close()
     """
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, *, read_only: bool = False, threads: int | None = None
+    ) -> None:
+        """Open (or make) the store at ``path``. ``threads`` sets DuckDB's thread count for the
+        whole file (default: DuckDB's, one per core); a server that ingests sets 1, because a
+        second DuckDB thread contends with the writer for Python's GIL (docs/architecture.md)."""
         import duckdb
 
         self.path = Path(path)
@@ -162,6 +171,12 @@ class EventStore:
         self.last_timing: dict[str, float] = {}
         """Seconds of the last transaction: ``statements_s`` (work inside it), ``commit_s``."""
         if not read_only:
+            # DuckDB checkpoints when the WAL passes 16 MB, rewriting the table's open row group
+            # each time: at ingest rates that doubles the commit cost (benchmarks/store_ingest.py).
+            # A larger WAL costs replay time after a crash instead.
+            self._con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+            if threads is not None:
+                self._con.execute(f"SET threads = {int(threads)}")
             for statement in _DDL:
                 self._con.execute(statement)
             self._con.execute(

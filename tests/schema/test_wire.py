@@ -186,6 +186,7 @@ BAD = [
     ({"ts": "3026-01-01T00:00:00Z"}, "ts", "1970-2199"),
     ({"ts": 1.8e12}, "ts", "milliseconds"),
     ({"ts": -5}, "ts", "1970-2199"),
+    ({"ts": 1.797693134862316e302}, "ts", "1970-2199"),  # overflows once made microseconds
     ({"status": "fine"}, "status", "one of ok"),
     ({"inputs": [1, 2]}, "inputs", "not an object"),
     ({"inputs": {"": 1}}, "inputs", "name"),

@@ -228,11 +228,11 @@ def _parse_ts(value: Any, section: str, row: int, name: str = "ts") -> int:
     if isinstance(value, (int, float)):
         if not math.isfinite(value):
             raise _bad(section, row, name, f"is {value}", fix)
-        micros = round(float(value) * 1_000_000)
-        if not _MIN_US <= micros < _MAX_US:
+        scaled = float(value) * 1_000_000  # may overflow to inf: compared before rounding
+        if not _MIN_US <= scaled < _MAX_US:
             hint = " (it looks like milliseconds)" if 1e12 <= abs(value) < 1e15 else ""
             raise _bad(section, row, name, f"{value} is not a time in 1970-2199{hint}", fix)
-        return micros
+        return round(scaled)
     if not isinstance(value, str):
         raise _bad(section, row, name, f"is a {type(value).__name__}", fix)
     try:

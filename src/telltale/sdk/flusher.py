@@ -169,8 +169,16 @@ class Flusher:
                 self._resources.append(self.sampler.sample(ts=iso_time(self.clock.time())))
             except Exception as error:
                 log.warning("resources", "telltale: resource sampling failed: %s", error)
-        while len(self.buffer) >= self.batch_size or (due and len(self.buffer)):
-            self._send_events(self.buffer.take(self.batch_size))
+        # Full batches as long as there are some; on a due flush, the rest of what is waiting
+        # now, not the calls made while it is being sent: else steady traffic keeps this loop
+        # sending tiny batches, and labels, feedback and resources never get their turn.
+        waiting = len(self.buffer) if due else 0
+        while len(self.buffer) >= self.batch_size or waiting > 0:
+            records = self.buffer.take(self.batch_size)
+            if not records:
+                break
+            waiting -= len(records)
+            self._send_events(records)
         if due and self._resources:
             self._send_events([])  # resource samples go even when no call was made
         if due or len(self.labels) >= self.batch_size:

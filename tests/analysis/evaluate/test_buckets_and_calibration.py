@@ -45,6 +45,63 @@ def test_fixed_and_discrete_buckets() -> None:
     assert discrete.assign(np.array(["a", "c", "d"], dtype=object)).tolist() == [2, 0, 2]
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(["a", "b", "é", "<x>", ""]),
+            st.none(),
+            st.sampled_from([1.0, 2.5, float("nan")]),
+            st.integers(0, 2),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.integers(2, 5),
+)
+def test_discrete_buckets_equal_a_python_count(values: list[object], max_buckets: int) -> None:
+    # the reference: count the values' category names in plain Python, most frequent first
+    def name(v: object) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, float):
+            return str(int(v)) if v.is_integer() else f"{v:.4g}"
+        return str(v)
+
+    def missing(v: object) -> bool:
+        return v is None or (isinstance(v, float) and v != v)
+
+    counts: dict[str, int] = {}
+    for v in values:
+        if not missing(v):
+            counts[name(v)] = counts.get(name(v), 0) + 1
+    ordered = sorted(counts, key=lambda k: (-counts[k], k))
+    if len(ordered) > max_buckets:
+        ordered = [*ordered[: max_buckets - 1], "other"]
+    has_missing = any(missing(v) for v in values)
+    expected_labels = ordered + (["missing"] if has_missing else [])
+    for union in (np.array(values, dtype=object), np.array([v for v in values], dtype=object)):
+        fitted = DiscreteBuckets(max_buckets).fit(union)
+        assert fitted.labels == expected_labels
+        codes = fitted.assign(union).tolist()
+        for v, code in zip(values, codes, strict=True):
+            if missing(v):
+                assert expected_labels[code] == "missing"
+            elif name(v) in ordered:
+                assert expected_labels[code] == name(v)
+            else:
+                assert expected_labels[code] == "other"
+    strings = np.array([v if isinstance(v, str) else None for v in values], dtype=object)
+    fitted = DiscreteBuckets(max_buckets).fit(strings)  # all strings or None: the Arrow path
+    assert fitted.assign(strings).tolist() == [
+        fitted.labels.index("missing")
+        if v is None
+        else fitted.labels.index(v if v in fitted.labels else "other")
+        for v in strings
+    ]
+
+
 def test_per_system_feature_is_bucketed_on_the_union(outputs: Path) -> None:
     folder = outputs / "ted_multi"
     result = evaluate(

@@ -24,7 +24,18 @@ def test_json_contract_is_strict_json(outputs: Path) -> None:
     )
     data = json.loads(result.to_json())  # allow_nan=False: no NaN/inf may leak
     assert set(data) >= {"task", "systems", "comparisons", "findings", "slices"}
-    assert data["comparisons"] == data["findings"] == data["slices"] == []
+    # one system: nothing to compare, but its own findings (top confusion) and slices are listed
+    assert data["comparisons"] == []
+    assert data["findings"] and all(isinstance(f, str) and f for f in data["findings"])
+    assert any(
+        f.startswith(
+            "lstm's most frequent confusion: gold positive predicted as negative (118 texts"
+        )
+        for f in data["findings"]
+    )
+    for entry in data["slices"]:
+        assert entry["system"] == "lstm" and 0 <= entry["q_value"] <= 0.05
+        assert isinstance(entry["description"], str) and isinstance(entry["merged"], list)
     system = data["systems"]["lstm"]
     assert set(system) >= {"overall", "buckets", "confusion", "calibration"}
     assert set(system["overall"]["accuracy"]) == {"value", "ci"}

@@ -4,7 +4,9 @@
 one or more systems in the formats of :mod:`.readers` (CoNLL, TSV, one label per line,
 ExplainaBoard JSON, Parquet/CSV/JSON lines), scores every system with intervals, buckets every
 feature once on the union of all systems' values and scores each system per bucket, and builds
-confusion tables, calibration and drill-down to examples.
+confusion tables, calibration and drill-down to examples. With several systems it compares
+every pair with paired tests (:class:`Comparison`); it searches each system's underperforming
+slices (:func:`find_slices`) and states its findings in plain language.
 
 Tasks (:data:`TASKS`, one protocol, :func:`register_task` for more): ``ner`` (span F1, BIO/BIOES),
 ``text-classification``, ``text-pair-classification``, ``extractive-qa`` (SQuAD v1.1 EM/F1),
@@ -16,18 +18,26 @@ Tasks (:data:`TASKS`, one protocol, :func:`register_task` for more): ``ner`` (sp
 
 from . import tasks as _tasks  # noqa: F401  (registers the built-in tasks)
 from .buckets import DiscreteBuckets, FixedBuckets, QuantileBuckets
+from .comparison import Comparison
 from .result import EvaluationResult, SystemEvaluation
 from .run import evaluate
+from .significance import benjamini_hochberg
+from .slices import Slice, SliceSearch, find_slices
 from .tasks.base import TASKS, TaskOptions, register_task
 
 __all__ = [
     "TASKS",
+    "Comparison",
     "DiscreteBuckets",
     "EvaluationResult",
     "FixedBuckets",
     "QuantileBuckets",
+    "Slice",
+    "SliceSearch",
     "SystemEvaluation",
     "TaskOptions",
+    "benjamini_hochberg",
     "evaluate",
+    "find_slices",
     "register_task",
 ]

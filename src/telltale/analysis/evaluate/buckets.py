@@ -81,37 +81,40 @@ class FittedBuckets:
 
     def assign(self, values: NDArray[Any]) -> IntArray:
         """The bucket index of each value."""
+        if self.kind == "discrete":
+            return self._discrete_codes(values)
         missing = _missing_mask(values)
         codes = np.zeros(len(values), dtype=np.intp)
         present = ~missing
-        if self.kind == "discrete":
-            codes[present] = self._discrete_codes(values[present])
+        numbers = values[present].astype(np.float64)
+        index = np.searchsorted(np.asarray(self.edges), numbers, side="right") - 1
+        if self.kind == "fixed":
+            inner = len(self.edges) - 1  # buckets between edges
+            last = np.asarray(self.edges)[-1]
+            index = np.where(numbers == last, inner - 1, index)  # the last bucket is closed
+            index = np.where(index >= inner, inner, index)  # "> ek"
+            index = index + (1 if self.has_below else 0)
+            index = np.where(numbers < self.edges[0], 0, index)
         else:
-            numbers = values[present].astype(np.float64)
-            index = np.searchsorted(np.asarray(self.edges), numbers, side="right") - 1
-            if self.kind == "fixed":
-                inner = len(self.edges) - 1  # buckets between edges
-                last = np.asarray(self.edges)[-1]
-                index = np.where(numbers == last, inner - 1, index)  # the last bucket is closed
-                index = np.where(index >= inner, inner, index)  # "> ek"
-                index = index + (1 if self.has_below else 0)
-                index = np.where(numbers < self.edges[0], 0, index)
-            else:
-                index = np.clip(index, 0, len(self.labels) - 1 - int(self.has_missing))
-            codes[present] = index
+            index = np.clip(index, 0, len(self.labels) - 1 - int(self.has_missing))
+        codes[present] = index
         codes[missing] = len(self.labels) - 1 if self.has_missing else -1
         return codes
 
     def _discrete_codes(self, values: NDArray[Any]) -> IntArray:
         # Map each distinct value once: a million rows hold few distinct categories.
         other = self.categories.get(OTHER, -1)
-        uniques: Any
-        if values.dtype.kind == "O":
-            uniques, inverse = _factorize_objects(values)
-        else:
-            uniques, inverse = np.unique(values, return_inverse=True)
-        lut = np.array([self.categories.get(_category(v), other) for v in uniques], dtype=np.intp)
-        return lut[inverse.ravel()] if len(lut) else np.zeros(0, dtype=np.intp)
+        missing = len(self.labels) - 1 if self.has_missing else -1
+        uniques, inverse = _factorize(values)
+        lut = np.array(
+            [
+                missing if _is_missing(v) else self.categories.get(_category(v), other)
+                for v in uniques
+            ]
+            + [missing],  # inverse -1: a null
+            dtype=np.intp,
+        )
+        return lut[inverse]
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"method": self.kind, "buckets": self.labels}
@@ -137,23 +140,77 @@ class DiscreteBuckets:
             raise ConfigError(f"DiscreteBuckets(max_buckets={self.max_buckets}) needs at least 2")
 
     def fit(self, union: NDArray[Any]) -> FittedBuckets:
-        missing = _missing_mask(union)
-        counts = Counter(_category(v) for v in union[~missing])
+        uniques, inverse = _factorize(union)
+        per_value = np.bincount(inverse[inverse >= 0], minlength=len(uniques))
+        counts: Counter[str] = Counter()
+        n_missing = int(np.count_nonzero(inverse < 0))
+        for value, count in zip(uniques, per_value.tolist(), strict=True):
+            if _is_missing(value):
+                n_missing += count
+            elif count:
+                counts[_category(value)] += count
         ordered = sorted(counts, key=lambda v: (-counts[v], v))
         if len(ordered) > self.max_buckets:
             ordered = [*ordered[: self.max_buckets - 1], OTHER]
-        has_missing = bool(missing.any())
+        has_missing = n_missing > 0
         labels = ordered + ([MISSING] if has_missing else [])
         return FittedBuckets(
             "discrete", labels, [], {v: i for i, v in enumerate(ordered)}, has_missing
         )
 
 
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, (float, np.floating)) and math.isnan(value))
+
+
+def _factorize(values: NDArray[Any]) -> tuple[list[Any], IntArray]:
+    """Distinct values and each value's index among them; ``-1`` for a null (``None``).
+
+    Strings go through Arrow's hash-based dictionary encoding (a million rows in tens of
+    milliseconds, against about a second for a Python loop); numbers through ``np.unique``;
+    anything else (mixed objects) through a dict.
+    """
+    values = np.asarray(values)
+    if values.dtype.kind != "O":
+        uniques, inverse = np.unique(values, return_inverse=True)
+        return uniques.tolist(), np.asarray(inverse, dtype=np.intp).ravel()
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        array = pa.array(values, from_pandas=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ImportError):
+        return _factorize_objects(values)
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        return _factorize_objects(values)
+    encoded = pc.dictionary_encode(array)
+    indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    return encoded.dictionary.to_pylist(), np.asarray(indices, dtype=np.intp)
+
+
 def _factorize_objects(values: NDArray[Any]) -> tuple[list[Any], IntArray]:
-    """Distinct values and the index of each value among them (first-seen order)."""
+    """Distinct values and the index of each value among them (first-seen order).
+
+    Values are told apart by type too: ``0``, ``False`` and ``0.0`` are equal in Python but are
+    the categories ``"0"``, ``"false"`` and ``"0"``.
+    """
     table: dict[Any, int] = {}
-    inverse = np.fromiter((table.setdefault(v, len(table)) for v in values), np.intp, len(values))
-    return list(table), inverse
+    firsts: list[Any] = []
+
+    def index(value: Any) -> int:
+        try:
+            key: Any = (type(value), value)
+            hash(key)
+        except TypeError:  # an unhashable value (a list): its text names it
+            key = (type(value), repr(value))
+        found = table.get(key)
+        if found is None:
+            found = table[key] = len(firsts)
+            firsts.append(value)
+        return found
+
+    inverse = np.fromiter((index(v) for v in values), np.intp, len(values))
+    return firsts, inverse
 
 
 def _category(value: Any) -> str:

@@ -11,10 +11,11 @@
                             "confusion": {"level", "gold", "predicted", "matrix"} | null,
                             "calibration": {"ece", "mce", "bins": [...]} | null}},
      "features": {"<feature>": {"level", "kind", "description", "method", "buckets", "edges"}},
-     "comparisons": [], "findings": [], "slices": [], "notes": [str]}
+     "comparisons": [Comparison], "findings": [str], "slices": [Slice], "notes": [str]}
 
 In a bucket entry ``ci`` is the interval of the primary metric (``f1`` for NER, ``accuracy`` for
-classification, ...). Buckets are listed for every system in the same order with the same
+classification, ...), from the one bootstrap of examples that also gives the overall intervals
+and the comparisons (``settings["bucket_ci"]``), or a t-interval with ``ci="t"``. Buckets are listed for every system in the same order with the same
 labels, empty buckets included (``n`` 0, values ``null``), because all systems share the edges.
 """
 
@@ -29,6 +30,7 @@ from numpy.typing import NDArray
 from telltale.errors import NotFoundError
 from telltale.schema.result import Result, jsonable
 
+from .scoring import Selection
 from .tasks.base import Level, TaskData
 
 __all__ = ["EvaluationResult", "SystemEvaluation"]
@@ -80,6 +82,9 @@ class EvaluationResult(Result):
         default_factory=dict, repr=False, compare=False
     )
     member_levels: dict[str, Level] = field(default_factory=dict, repr=False, compare=False)
+    selections: dict[tuple[str, str], dict[str, Selection]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -20,6 +20,12 @@ valid; ratio and corpus metrics (span F1, BLEU, chrF) keep the bootstrap.
 The same seed gives every system the same resampling weights for the same number of units, so
 the intervals of two systems on one data set come from paired resamples.
 
+For comparisons every scorer also gives its sums *per example* (``example_statistics``: a
+:class:`~telltale.analysis.performance.bootstrap.Statistic` whose units are example indices —
+the one unit all systems share, even when their span units differ) and computes its metrics
+from summed statistics (``metrics_from_sums``), so :mod:`.paired` can resample and swap the
+examples of several systems together.
+
 >>> import numpy as np
 >>> stats = np.array([[1.0, 1.0], [0.0, 1.0], [1.0, 1.0], [1.0, 1.0]])
 >>> scorer = SufficientStatistics(stats, lambda s: {"accuracy": s[:, 0] / s[:, 1]},
@@ -77,14 +83,28 @@ class Selection:
 
 class Scorer(Protocol):
     """Computes a task's metrics, each ``{"value": v, "ci": [lo, hi] | None}``, on a selection
-    of units (``None``: all units)."""
+    of units (``None``: all units).
+
+    ``example_statistics`` and ``metrics_from_sums`` expose the same metrics as sums per
+    example, for paired comparisons: ``metrics_from_sums(table.sum(axis=0)[None])`` equals
+    ``score``'s values, where ``table`` is the statistic's per-example table. ``mean_metrics``
+    names the metrics that are means of one per-example score (accuracy, EM), for which the
+    paired randomisation test is the sign-flip permutation test.
+    """
 
     @property
     def metrics(self) -> tuple[str, ...]: ...
 
+    @property
+    def mean_metrics(self) -> frozenset[str]: ...
+
     def score(
         self, selection: Selection | None, intervals: Intervals
     ) -> dict[str, dict[str, Any]]: ...
+
+    def example_statistics(self, selection: Selection | None) -> Statistic: ...
+
+    def metrics_from_sums(self, sums: FloatArray) -> Mapping[str, FloatArray]: ...
 
 
 def metric_entry(value: float, interval: list[float] | None) -> dict[str, Any]:
@@ -129,9 +149,23 @@ class SufficientStatistics:
         self.metrics = metrics
         self.per_unit_means = dict(per_unit_means or {})
 
+    @property
+    def mean_metrics(self) -> frozenset[str]:
+        return frozenset(self.per_unit_means)
+
     def rows_for(self, selection: Selection | None) -> FloatArray:
         """The statistics of the selected units."""
         return self.statistics if selection is None else self.statistics[selection.rows]
+
+    def example_statistics(self, selection: Selection | None) -> Statistic:
+        """The selected units' rows; the units of these scorers are the examples."""
+        rows = np.arange(len(self.statistics)) if selection is None else selection.rows
+        return Statistic(np.asarray(rows, dtype=np.intp), values=self.statistics[rows])
+
+    def metrics_from_sums(self, sums: FloatArray) -> Mapping[str, FloatArray]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = self.reduce(sums)
+        return {name: np.asarray(out[name], dtype=np.float64) for name in self.metrics}
 
     def score(self, selection: Selection | None, intervals: Intervals) -> dict[str, dict[str, Any]]:
         return score_statistics(

@@ -27,6 +27,7 @@ __all__ = [
     "TASKS",
     "FeatureValues",
     "Level",
+    "LossUnits",
     "SystemFeature",
     "Task",
     "TaskData",
@@ -63,6 +64,22 @@ class FeatureValues:
     description: str
     union: NDArray[Any]
     by_system: Mapping[str, SystemFeature]
+
+
+@dataclass(frozen=True)
+class LossUnits:
+    """The units a system is scored on one by one, each with a loss, for slice discovery.
+
+    ``level`` is ``"example"`` or ``"span"`` (NER span units); ``examples`` gives the example
+    (sentence) of each unit, so example features apply to spans too. ``binary`` losses are 0/1
+    (an error); others are continuous (absolute error, 1 - F1).
+    """
+
+    level: Level
+    loss: NDArray[np.float64]
+    binary: bool
+    examples: IntArray
+    loss_name: str
 
 
 @dataclass(frozen=True)
@@ -140,6 +157,10 @@ class TaskData(Protocol):
 
     def describe(self, system: str, level: Level, unit: int) -> dict[str, Any]:
         """One unit for drill-down: its index, text, gold and prediction."""
+        ...
+
+    def unit_losses(self, system: str) -> LossUnits:
+        """The units of ``system`` with a loss each, for slice discovery."""
         ...
 
 

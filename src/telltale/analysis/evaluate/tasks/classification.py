@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from telltale.analysis.performance import classification_performance
+from telltale.analysis.performance.bootstrap import Statistic
 from telltale.errors import DataError
 
 from ..scoring import Intervals, Scorer, Selection, metric_entry, t_interval
@@ -31,6 +32,7 @@ from ..text_features import length_ratio, token_counts, token_overlap
 from .base import (
     FeatureValues,
     Level,
+    LossUnits,
     TaskOptions,
     per_system_feature,
     register_task,
@@ -48,14 +50,48 @@ _BINARY_METRICS = ("accuracy", "f1", "precision", "recall", "f1_macro")
 _MULTICLASS_METRICS = ("accuracy", "f1_macro", "precision_macro", "recall_macro")
 
 
+def _ratio(numerator: FloatArray, denominator: FloatArray) -> FloatArray:
+    """``numerator / denominator``, 0 where the denominator is 0 (scikit-learn's default)."""
+    out = np.zeros(np.broadcast(numerator, denominator).shape)
+    np.divide(numerator, denominator, out=out, where=denominator > 0)
+    return out
+
+
 class ClassificationScorer:
     """Classification metrics of a selection of examples, through ``classification_performance``."""
+
+    mean_metrics = frozenset({"accuracy"})
 
     def __init__(self, gold: IntArray, predicted: IntArray, n_labels: int) -> None:
         self.gold = gold
         self.predicted = predicted
         self.n_labels = n_labels
         self.metrics = _BINARY_METRICS if n_labels == 2 else _MULTICLASS_METRICS
+
+    def example_statistics(self, selection: Selection | None) -> Statistic:
+        """One count per example in its confusion cell ``gold * k + predicted``."""
+        rows = np.arange(len(self.gold)) if selection is None else selection.rows
+        k = self.n_labels
+        cells = self.gold[rows] * k + self.predicted[rows]
+        return Statistic(np.asarray(rows, dtype=np.intp), groups=cells, n_groups=k * k)
+
+    def metrics_from_sums(self, sums: FloatArray) -> dict[str, FloatArray]:
+        """The metrics from summed confusion matrices ``(m, k * k)`` (sums of count cells)."""
+        k = self.n_labels
+        matrix = sums.reshape(len(sums), k, k)
+        tp = np.diagonal(matrix, axis1=1, axis2=2)
+        gold, predicted = matrix.sum(axis=2), matrix.sum(axis=1)
+        total = gold.sum(axis=1)
+        precision, recall = _ratio(tp, predicted), _ratio(tp, gold)
+        f1 = _ratio(2.0 * tp, predicted + gold)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = {"accuracy": tp.sum(axis=1) / total}
+        out["f1_macro"] = f1.mean(axis=1)
+        if k == 2:  # the positive label is the sorted-last one, code 1
+            out.update(precision=precision[:, 1], recall=recall[:, 1], f1=f1[:, 1])
+        else:
+            out.update(precision_macro=precision.mean(axis=1), recall_macro=recall.mean(axis=1))
+        return {name: out[name] for name in self.metrics}
 
     def score(self, selection: Selection | None, intervals: Intervals) -> dict[str, dict[str, Any]]:
         rows = slice(None) if selection is None else selection.rows
@@ -115,8 +151,8 @@ class ClassificationData:
                     f"system {system!r} file {str(sources[system])!r} record {first + 1} (line "
                     f"{first + 1} of a label file) predicts {names[first]!r}, which is not a gold "
                     f"label ({sorted(known)[:10]}); {len(unknown):,} predictions have unknown "
-                    "labels — fix the output, pass labels=[...] with the full label set, or "
-                    "unknown_labels='keep' to count them as errors",
+                    "labels — fix the output, pass labels=[...] (--labels) with the full label "
+                    "set, or unknown_labels='keep' (--unknown-labels keep) to count them as errors",
                     details={"system": system, "record": first + 1, "label": names[first]},
                 )
         label_set = set(gold_names) | set(options.labels or ())
@@ -228,6 +264,10 @@ class ClassificationData:
         if system not in self.confidences:
             return None
         return self.confidences[system], self.gold == self.predicted[system]
+
+    def unit_losses(self, system: str) -> LossUnits:
+        wrong = (self.gold != self.predicted[system]).astype(np.float64)
+        return LossUnits("example", wrong, True, np.arange(self.n_examples), "error rate")
 
     def describe(self, system: str, level: Level, unit: int) -> dict[str, Any]:
         out: dict[str, Any] = {"index": unit}

@@ -21,7 +21,15 @@ from ..metrics.squad import exact_match, qa_f1
 from ..readers.explainaboard_json import read_json_records
 from ..scoring import Intervals, Scorer, SufficientStatistics
 from ..text_features import token_counts
-from .base import FeatureValues, Level, TaskOptions, register_task, shared_feature, user_features
+from .base import (
+    FeatureValues,
+    Level,
+    LossUnits,
+    TaskOptions,
+    register_task,
+    shared_feature,
+    user_features,
+)
 
 __all__ = ["ExtractiveQAData", "ExtractiveQATask"]
 
@@ -136,6 +144,10 @@ class ExtractiveQAData:
 
     def calibration_inputs(self, system: str) -> None:
         return None
+
+    def unit_losses(self, system: str) -> LossUnits:
+        loss = 1.0 - self.stats[system][:, 1]
+        return LossUnits("example", loss, False, np.arange(self.n_examples), "1 - F1")
 
     def describe(self, system: str, level: Level, unit: int) -> dict[str, Any]:
         record = self.records[unit]

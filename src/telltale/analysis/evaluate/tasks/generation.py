@@ -27,6 +27,7 @@ from ..text_features import token_counts
 from .base import (
     FeatureValues,
     Level,
+    LossUnits,
     TaskOptions,
     per_system_feature,
     register_task,
@@ -123,6 +124,13 @@ class GenerationData:
 
     def calibration_inputs(self, system: str) -> None:
         return None
+
+    def unit_losses(self, system: str) -> LossUnits:
+        """Per segment ``1 - chrF / 100``: sentence BLEU is too noisy to rank segments by."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            chrf = _reduce(self.stats[system])["chrf"]
+        loss = 1.0 - np.nan_to_num(chrf, nan=0.0) / 100.0
+        return LossUnits("example", loss, False, np.arange(self.n_examples), "1 - chrF/100")
 
     def describe(self, system: str, level: Level, unit: int) -> dict[str, Any]:
         return {

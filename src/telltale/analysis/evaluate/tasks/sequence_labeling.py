@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from telltale.analysis.performance.bootstrap import Statistic
 from telltale.errors import ConfigError, DataError
 
 from ..metrics.span_f1 import Span, per_type_name, span_metrics, span_statistics
@@ -42,6 +43,7 @@ from ..text_features import capitalisation
 from .base import (
     FeatureValues,
     Level,
+    LossUnits,
     SystemFeature,
     TaskOptions,
     register_task,
@@ -78,11 +80,13 @@ class SpanScorer:
     """Span-level micro precision/recall/F1 over the units of a bucket (resampling units)."""
 
     metrics = METRICS
+    mean_metrics: frozenset[str] = frozenset()
 
     def __init__(self, units: SpanUnits) -> None:
         self.units = units
 
-    def score(self, selection: Selection | None, intervals: Intervals) -> dict[str, dict[str, Any]]:
+    def _statistics(self, selection: Selection | None) -> tuple[IntArray, FloatArray]:
+        """The selected units and their ``[tp, predicted, gold]`` within the selection."""
         u = self.units
         rows = np.arange(len(u.gold)) if selection is None else selection.rows
         gold = u.gold[rows] >= 0
@@ -92,8 +96,19 @@ class SpanScorer:
         if selection is not None and selection.predicted_side is not None:
             predicted &= selection.predicted_side
         tp = gold & predicted & u.match[rows]
-        stats = np.stack([tp, predicted, gold], axis=1).astype(np.float64)
+        return rows, np.stack([tp, predicted, gold], axis=1).astype(np.float64)
+
+    def score(self, selection: Selection | None, intervals: Intervals) -> dict[str, dict[str, Any]]:
+        _, stats = self._statistics(selection)
         return score_statistics(stats, _micro, METRICS, {}, intervals)
+
+    def example_statistics(self, selection: Selection | None) -> Statistic:
+        """Each span unit's counts added to its sentence: sentences are what systems share."""
+        rows, stats = self._statistics(selection)
+        return Statistic(self.units.sentence[rows], values=stats)
+
+    def metrics_from_sums(self, sums: FloatArray) -> dict[str, FloatArray]:
+        return _micro(sums)
 
 
 def _micro(sums: FloatArray) -> dict[str, FloatArray]:
@@ -307,6 +322,17 @@ class SequenceLabelingData:
     def calibration_inputs(self, system: str) -> None:
         return None
 
+    def unit_losses(self, system: str) -> LossUnits:
+        """Span units; the loss is 1 unless the unit is a true positive (same span and type)."""
+        units = self.units[system]
+        return LossUnits(
+            "span",
+            (~units.match).astype(np.float64),
+            True,
+            units.sentence,
+            "span error rate",
+        )
+
     def describe(self, system: str, level: Level, unit: int) -> dict[str, Any]:
         if level == "span":
             units = self.units[system]
@@ -394,13 +420,23 @@ def _check_alignment(gold: ConllDocument, system: ConllDocument, name: str) -> N
             details={"system": name, "sentence": index + 1, "token": position + 1},
         )
     if len(gold.sentences) != len(system.sentences):
-        raise DataError(
-            f"system {name!r} file {system.path!r} has {len(system.sentences):,} sentences but "
-            f"the gold file {gold.path!r} has {len(gold.sentences):,}; the first "
-            f"{min(len(gold.sentences), len(system.sentences)):,} line up — check for a missing "
-            "or extra blank line, or a truncated file",
-            details={"system": name},
+        shared = min(len(gold.sentences), len(system.sentences))
+        longer, role = (
+            (gold, "gold") if len(gold.sentences) > len(system.sentences) else (system, "system")
         )
+        extra = longer.sentences[shared]
+        raise DataError(
+            f"system {name!r} file {system.path!r} has {_count(len(system.sentences))} but "
+            f"the gold file {gold.path!r} has {len(gold.sentences):,}; the first {shared:,} "
+            f"line up, and the {role} file goes on at line {extra.first_line} "
+            f"({extra.tokens[0]!r}, sentence {shared + 1}) — check for a missing or extra "
+            "blank line, or a truncated file",
+            details={"system": name, "sentence": shared + 1},
+        )
+
+
+def _count(sentences: int) -> str:
+    return f"{sentences:,} sentence" + ("" if sentences == 1 else "s")
 
 
 def _check_tags(
@@ -431,8 +467,9 @@ def _check_tags(
                     f"{role} file {document.path!r} sentence {index + 1}, "
                     f"{_describe(sentence, position)}: tag {tag!r} has the entity type "
                     f"{kind!r}, which never occurs in the gold file (its types: "
-                    f"{sorted(gold_types or ())}); fix the tag, pass labels=[...] with every entity "
-                    "type, or unknown_labels='keep' to score it as a wrong type",
+                    f"{sorted(gold_types or ())}); fix the tag, pass labels=[...] (--labels) with "
+                    "every entity type, or unknown_labels='keep' (--unknown-labels keep) to "
+                    "score it as a wrong type",
                     details={"sentence": index + 1, "token": position + 1, "tag": tag},
                 )
             if kind:
@@ -443,8 +480,8 @@ def _check_tags(
             where = f"{role} file {document.path!r} sentence {index + 1}, {_describe(sentence, position)}"
             if options.tagging == "strict":
                 raise DataError(
-                    f"{where}: {reason}; fix the tags, or pass tagging='lenient' to repair them "
-                    "as conlleval/seqeval do (the tag then begins a new chunk)",
+                    f"{where}: {reason}; fix the tags, or pass tagging='lenient' (--lenient) to "
+                    "repair them as conlleval/seqeval do (the tag then begins a new chunk)",
                     details={"sentence": index + 1, "token": position + 1},
                 )
             repairs += 1

@@ -20,11 +20,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from telltale.analysis.performance import classification_performance, regression_performance
+from telltale.analysis.performance.bootstrap import Statistic
 from telltale.errors import ConfigError, DataError
 
 from ..readers.table import read_table_columns
 from ..scoring import Intervals, Scorer, Selection
-from .base import FeatureValues, Level, TaskOptions, register_task, shared_feature
+from .base import FeatureValues, Level, LossUnits, TaskOptions, register_task, shared_feature
 from .classification import ClassificationScorer
 
 __all__ = ["TabularClassificationTask", "TabularData", "TabularRegressionTask"]
@@ -38,9 +39,47 @@ class RegressionScorer:
     """Regression metrics of a selection of rows, through ``regression_performance``."""
 
     metrics = REGRESSION_METRICS
+    mean_metrics = frozenset({"mae"})
 
     def __init__(self, target: FloatArray, predicted: FloatArray) -> None:
         self.target, self.predicted = target, predicted
+        self._centre = float(target.mean()) if len(target) else 0.0
+
+    def example_statistics(self, selection: Selection | None) -> Statistic:
+        """Per row ``1, |e|, e², y, y², [y != 0], |e| / |y|`` (``y`` centred on the data's mean,
+        so R² keeps its precision), the sums of :func:`regression_performance`."""
+        rows = np.arange(len(self.target)) if selection is None else selection.rows
+        target, predicted = self.target[rows], self.predicted[rows]
+        error = predicted - target
+        nonzero = target != 0
+        relative = np.zeros(len(rows))
+        np.divide(np.abs(error), np.abs(target), out=relative, where=nonzero)
+        centred = target - self._centre
+        values = np.stack(
+            [
+                np.ones(len(rows)),
+                np.abs(error),
+                error * error,
+                centred,
+                centred * centred,
+                nonzero.astype(np.float64),
+                relative,
+            ],
+            axis=1,
+        )
+        return Statistic(np.asarray(rows, dtype=np.intp), values=values)
+
+    def metrics_from_sums(self, sums: FloatArray) -> dict[str, FloatArray]:
+        count, abs_error, squared, y, y2, nonzero, relative = sums.T
+        with np.errstate(divide="ignore", invalid="ignore"):
+            total = y2 - y * y / count
+            total = np.where(total > 1e-12 * y2, total, 0.0)  # a constant target: R² undefined
+            return {
+                "mae": abs_error / count,
+                "rmse": np.sqrt(squared / count),
+                "mape": np.where(nonzero > 0, relative / nonzero, np.nan),
+                "r2": np.where(total > 0, 1.0 - squared / total, np.nan),
+            }
 
     def score(self, selection: Selection | None, intervals: Intervals) -> dict[str, dict[str, Any]]:
         rows = slice(None) if selection is None else selection.rows
@@ -177,6 +216,14 @@ class TabularData:
 
     def calibration_inputs(self, system: str) -> None:
         return None
+
+    def unit_losses(self, system: str) -> LossUnits:
+        examples = np.arange(self.n_examples)
+        if self.regression:
+            error = np.abs(self.predictions[system] - self.target)
+            return LossUnits("example", error, False, examples, "absolute error")
+        wrong = (self.label_target != self.label_predictions[system]).astype(np.float64)
+        return LossUnits("example", wrong, True, examples, "error rate")
 
     def describe(self, system: str, level: Level, unit: int) -> dict[str, Any]:
         if self.regression:

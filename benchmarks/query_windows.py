@@ -106,6 +106,7 @@ def build(path: Path, n_events: int, *, seed: int = 0, chunk: int = 250_000) -> 
     rng = np.random.default_rng(seed)
     t0 = int(START.timestamp() * 1e6)
     started = time.perf_counter()
+    path.parent.mkdir(parents=True, exist_ok=True)
     with EventStore(path) as store:
         plan = [
             ("bench", "fraud", n_events),

@@ -121,12 +121,6 @@ def test_directory_sink_import_then_serve(
     assert served_accuracy == pytest.approx(accuracy, abs=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="numeric labels lose their type on the directory path: the SDK writes labels as "
-    "text in labels-*.parquet and `telltale import` stores the text '0.5' as a string label, "
-    "so a regression model's imported labels never pair with its predictions",
-)
 def test_numeric_labels_survive_the_directory_path(tmp_path: Path, monitors: list[Monitor]) -> None:
     events_dir = tmp_path / "events"
     monitor = new_monitor(monitors, directory=events_dir)
@@ -150,5 +144,5 @@ def test_numeric_labels_survive_the_directory_path(tmp_path: Path, monitors: lis
         response = client.get("/v1/models/fraud/performance", params=params)
     assert response.status_code == 200, response.text
     windows = response.json()["windows"]
-    assert sum(w["labelled"] for w in windows) == 20  # fails here: 0 labelled
+    assert sum(w["labelled"] for w in windows) == 20
     assert all(w["mae"] == pytest.approx(0.5) for w in windows if w["labelled"])

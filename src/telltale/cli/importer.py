@@ -39,7 +39,16 @@ def _rows_payload(path: Path, section: str) -> dict[str, Any]:
     for row in rows:
         if row.get("ts") is not None and hasattr(row["ts"], "isoformat"):
             row["ts"] = row["ts"].isoformat()
+        # a numeric label travels as text and as a number: the number is what it was
+        number = row.pop("label_number", None)
+        if number is not None:
+            row["label"] = int(number) if _is_int_text(row.get("label")) else number
     return {section: rows}
+
+
+def _is_int_text(text: Any) -> bool:
+    """Whether a label's text is an integer's JSON spelling (1, -3), not a float's (1.0)."""
+    return isinstance(text, str) and text.lstrip("-").isdigit()
 
 
 def import_directory(

@@ -120,18 +120,28 @@ def _ts_column(rows: list[dict[str, Any]]) -> Any:
 
 
 def labels_table(batch: Batch) -> Any:
-    """``event_id``, ``ts``, ``label`` (as text: numbers in their JSON spelling)."""
+    """``event_id``, ``ts``, ``label`` (as text: numbers in their JSON spelling) and
+    ``label_number`` (the label when it is a number, else null), so that a reader such as
+    ``telltale import`` gives a regression label back as the number it was."""
     import pyarrow as pa
 
     rows = batch.rows
     labels = [None if row.get("label") is None else _label_text(row["label"]) for row in rows]
+    numbers = [_label_number(row.get("label")) for row in rows]
     return pa.table(
         {
             "event_id": pa.array([row["event_id"] for row in rows], pa.string()),
             "ts": _ts_column(rows),
             "label": pa.array(labels, pa.string()),
+            "label_number": pa.array(numbers, pa.float64()),
         }
     )
+
+
+def _label_number(label: Any) -> float | None:
+    if isinstance(label, bool) or not isinstance(label, (int, float)):
+        return None
+    return float(label)
 
 
 def _label_text(label: Any) -> str:

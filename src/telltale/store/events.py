@@ -26,7 +26,8 @@ A write, statement by statement
 DuckDB statement costs milliseconds whatever its size (ENGINES.md), so the statements of a
 transaction do not grow with the number of requests in it: the same-model batches of the group
 are concatenated and inserted from one Arrow table (one ``INSERT`` per model); the rollup deltas
-of all models are computed in Arrow and applied with one upsert per rollup table; the models'
+of all models are computed in Arrow and appended, one statement per rollup table (merged every
+:data:`COMPACT_EVERY` transactions, :func:`~telltale.store.rollup.compact_rollups`); the models'
 counters are one ``UPDATE``; the context of all requests at most three statements. Everything
 that needs no SQL stays in memory: the catalog (SQL only to add a table or a column), the series
 ids, and which event ids are stored. What does not depend on the store is computed before the
@@ -86,12 +87,17 @@ from telltale.store.references import (
     load_reference,
     save_reference,
 )
-from telltale.store.rollup import ROLLUP_DDL, add_event_facts
+from telltale.store.rollup import ROLLUP_DDL, add_event_facts, compact_rollups, migrate_rollups
 from telltale.store.series import SERIES_DDL, SeriesCache
 
 __all__ = ["STORE_SCHEMA_VERSION", "EventStore", "IngestResult", "PreparedBatch", "prepare_batch"]
 
-STORE_SCHEMA_VERSION = 1
+STORE_SCHEMA_VERSION = 2
+"""2: the rollups of event facts are appended and compacted, not upserted through a key (1)."""
+
+COMPACT_EVERY = 32
+"""Transactions between two compactions of the appended rollup rows (:mod:`.rollup`): each
+(series, minute) then has at most this many rows, merged in ~10 ms."""
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS tt_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
@@ -135,6 +141,7 @@ def _ts(micros: int) -> datetime:
 
 
 CHECKPOINT_THRESHOLD = "256MB"
+_READABLE_VERSIONS = (1, STORE_SCHEMA_VERSION)  # 1 reads the same way; it is migrated on write
 """WAL size at which DuckDB folds the log into the file (its default is 16 MB)."""
 
 
@@ -183,12 +190,16 @@ class EventStore:
                 "INSERT OR IGNORE INTO tt_meta VALUES ('schema_version', ?)",
                 [str(STORE_SCHEMA_VERSION)],
             )
+            self._migrate()
         self._check_version()
         self._catalog = Catalog.load(self._con)
         self._series = SeriesCache()
         self._ids: dict[int, IdIndex] = {}
         self._labels = Labels()
         self._context = Context()
+        self._dirty_minutes: set[int] = set()
+        """Minutes (epoch µs) with rollup rows appended since the last compaction."""
+        self._since_compaction = 0
         if not read_only:
             self._series.load(self._con)
             for table in self._catalog:
@@ -222,6 +233,7 @@ class EventStore:
                 return
             self._closed = True
             if not self.read_only:
+                self.compact()
                 self._con.execute("CHECKPOINT")
             self._con.close()
 
@@ -245,11 +257,42 @@ class EventStore:
                     "(telltale serve) to create one"
                 )
             return
-        if int(row[0]) != STORE_SCHEMA_VERSION:
+        if int(row[0]) not in _READABLE_VERSIONS:
             raise DataError(
                 f"{str(self.path)!r} has store schema version {row[0]}, this telltale reads "
                 f"version {STORE_SCHEMA_VERSION}; upgrade telltale or use another file"
             )
+
+    def _migrate(self) -> None:
+        """Bring a file of an older store schema up to :data:`STORE_SCHEMA_VERSION`."""
+        row = self._con.execute("SELECT value FROM tt_meta WHERE key = 'schema_version'").fetchone()
+        if row is None or int(row[0]) != 1:
+            return
+        self._con.execute("BEGIN TRANSACTION")  # before the catalog is loaded: no _transaction
+        try:
+            migrate_rollups(self._con)
+            self._con.execute(
+                "UPDATE tt_meta SET value = ? WHERE key = 'schema_version'",
+                [str(STORE_SCHEMA_VERSION)],
+            )
+            self._con.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._con.execute("ROLLBACK")
+            raise
+
+    def compact(self) -> int:
+        """Merge the rollup rows appended since the last compaction (done every
+        :data:`COMPACT_EVERY` transactions and on close). Returns the rows removed."""
+        self._writable()
+        with self._lock:
+            if not self._dirty_minutes:
+                return 0
+            with self._transaction():
+                removed = compact_rollups(self._con, self._dirty_minutes)
+            self._dirty_minutes.clear()
+            self._since_compaction = 0
+            return removed
 
     def _writable(self) -> None:
         if self.read_only:
@@ -337,11 +380,23 @@ class EventStore:
                     facts.append(kept[0])
                     counters.append((table.model_id, *kept[1]))
             if facts:
-                add_event_facts(self._con, pa.concat_tables(facts))
+                all_facts = pa.concat_tables(facts)
+                add_event_facts(self._con, all_facts)
                 self._count_events(counters)
+                minutes = np.unique(all_facts.column("minute").to_numpy()).tolist()
+                self._since_compaction += 1
+                if self._since_compaction >= COMPACT_EVERY:
+                    compact_rollups(self._con, self._dirty_minutes.union(minutes))
+                    txn.after.append(self._compacted)
+                else:
+                    txn.after.append(lambda: self._dirty_minutes.update(minutes))
             txn.after.append(self._context.write(self._con, [(p, b.batch) for p, b in prepared]))
         totals = [sum(part.rows for part in b.parts) for _, b in prepared]
         return [IngestResult(a, t - a) for a, t in zip(accepted, totals, strict=True)]
+
+    def _compacted(self) -> None:
+        self._dirty_minutes.clear()
+        self._since_compaction = 0
 
     def _write_model(
         self,

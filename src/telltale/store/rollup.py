@@ -18,9 +18,19 @@ How a write adds to them
 The deltas of a whole transaction — every model and request in the group — are computed in
 Arrow (:func:`add_event_facts`: one ``group_by`` per table over the rows' series, minute, status,
 latency bucket and class, all computed before the write by :mod:`telltale.store.prepare`) and
-applied with one ``INSERT ... ON CONFLICT DO UPDATE`` per table. A DuckDB statement costs
-milliseconds whatever its size, so four upserts per transaction replace the five statements per
-model (and a temporary table each) that SQL-side aggregation took.
+*appended*, one plain ``INSERT`` per table. A DuckDB statement costs milliseconds whatever its
+size, so four statements per transaction replace the five per model (and a temporary table each)
+that SQL-side aggregation took.
+
+The four tables of event facts have no primary key, so a (series, minute) may have several rows
+and every reader sums them (they all do: a window is a ``GROUP BY``). An upsert through the key
+(``INSERT ... ON CONFLICT DO UPDATE``, the first design) cost 37 ms of a 160 ms transaction of
+18,000 events and made the events' own insert and the commit slower too (the ART indexes):
+appending took the store from about 210k to 260k events/s (benchmarks/store_ingest.py). The
+rows of a minute are merged back into one by :func:`compact_rollups`, which the store runs every
+few dozen transactions on the minutes written since, so the tables stay as small as keyed ones.
+Label pairs (``tt_roll_confusion``, ``tt_roll_regression``) arrive far less often and keep their
+keys and upserts.
 
 Minutes are naive ``TIMESTAMP`` values in UTC, so hour and day windows are plain integer division
 of epoch microseconds, whatever the session's time zone.
@@ -31,6 +41,7 @@ of epoch microseconds, whatever the session's time zone.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pyarrow as pa
@@ -59,9 +70,11 @@ __all__ = [
     "add_event_facts",
     "add_label_pairs",
     "bucket_values",
+    "compact_rollups",
     "histogram_quantiles",
     "latency_bucket",
     "latency_bucket_sql",
+    "migrate_rollups",
 ]
 
 INTERVALS = {"minute": MINUTE_US, "hour": HOUR_US, "day": 86_400_000_000}
@@ -82,29 +95,25 @@ ROLLUP_DDL = (
         latency_sum DOUBLE NOT NULL,
         prediction_n BIGINT NOT NULL,
         prediction_sum DOUBLE NOT NULL,
-        prediction_sumsq DOUBLE NOT NULL,
-        PRIMARY KEY (series_id, minute)
+        prediction_sumsq DOUBLE NOT NULL
     )""",
     """CREATE TABLE IF NOT EXISTS tt_roll_latency (
         series_id INTEGER NOT NULL,
         minute TIMESTAMP NOT NULL,
         bucket SMALLINT NOT NULL,
-        n BIGINT NOT NULL,
-        PRIMARY KEY (series_id, minute, bucket)
+        n BIGINT NOT NULL
     )""",
     """CREATE TABLE IF NOT EXISTS tt_roll_latency_hour (
         series_id INTEGER NOT NULL,
         hour TIMESTAMP NOT NULL,
         bucket SMALLINT NOT NULL,
-        n BIGINT NOT NULL,
-        PRIMARY KEY (series_id, hour, bucket)
+        n BIGINT NOT NULL
     )""",
     """CREATE TABLE IF NOT EXISTS tt_roll_classes (
         series_id INTEGER NOT NULL,
         minute TIMESTAMP NOT NULL,
         class VARCHAR NOT NULL,
-        n BIGINT NOT NULL,
-        PRIMARY KEY (series_id, minute, class)
+        n BIGINT NOT NULL
     )""",
     """CREATE TABLE IF NOT EXISTS tt_roll_confusion (
         series_id INTEGER NOT NULL,
@@ -131,7 +140,7 @@ _MINUTE = pa.timestamp("us")
 
 
 def add_event_facts(con: Any, facts: pa.Table) -> None:
-    """Add accepted events to the rollups: one upsert per table.
+    """Add accepted events to the rollups: one appended delta per table.
 
     ``facts`` has ``series_id`` and the columns of :attr:`ModelPart.facts
     <telltale.store.prepare.ModelPart.facts>`` (``minute`` in epoch µs, ``status`` as an index
@@ -172,17 +181,7 @@ def add_event_facts(con: Any, facts: pa.Table) -> None:
         f"""SELECT series_id, make_timestamp(minute), count_all,
                {", ".join(f"{name}_sum" for name in STATUSES)}, batch_size_sum,
                latency_ms_count, coalesce(latency_ms_sum, 0), value_count,
-               coalesce(value_sum, 0), coalesce(value_sq_sum, 0) FROM {{delta}}
-        ON CONFLICT (series_id, minute) DO UPDATE SET
-            events = events + excluded.events, ok = ok + excluded.ok,
-            error = error + excluded.error, invalid = invalid + excluded.invalid,
-            timeout = timeout + excluded.timeout, fallback = fallback + excluded.fallback,
-            batch_rows = batch_rows + excluded.batch_rows,
-            latency_n = latency_n + excluded.latency_n,
-            latency_sum = latency_sum + excluded.latency_sum,
-            prediction_n = prediction_n + excluded.prediction_n,
-            prediction_sum = prediction_sum + excluded.prediction_sum,
-            prediction_sumsq = prediction_sumsq + excluded.prediction_sumsq""",
+               coalesce(value_sum, 0), coalesce(value_sq_sum, 0) FROM {{delta}}""",
     )
     timed = facts.select(["series_id", "minute", "bucket"])
     if facts.column("bucket").null_count:
@@ -195,8 +194,7 @@ def add_event_facts(con: Any, facts: pa.Table) -> None:
             con,
             "tt_roll_latency",
             minutes,
-            """SELECT series_id, make_timestamp(minute), bucket, count_all FROM {delta}
-            ON CONFLICT (series_id, minute, bucket) DO UPDATE SET n = n + excluded.n""",
+            "SELECT series_id, make_timestamp(minute), bucket, count_all FROM {delta}",
         )
         hour = pc.multiply(pc.divide(minutes.column("minute"), HOUR_US), HOUR_US)
         hours = (
@@ -208,8 +206,7 @@ def add_event_facts(con: Any, facts: pa.Table) -> None:
             con,
             "tt_roll_latency_hour",
             hours,
-            """SELECT series_id, make_timestamp(hour), bucket, count_all_sum FROM {delta}
-            ON CONFLICT (series_id, hour, bucket) DO UPDATE SET n = n + excluded.n""",
+            "SELECT series_id, make_timestamp(hour), bucket, count_all_sum FROM {delta}",
         )
     classes = facts.select(["series_id", "minute", "class"])
     if classes.column("class").null_count:
@@ -222,8 +219,7 @@ def add_event_facts(con: Any, facts: pa.Table) -> None:
             con,
             "tt_roll_classes",
             counted,
-            """SELECT series_id, make_timestamp(minute), class, count_all FROM {delta}
-            ON CONFLICT (series_id, minute, class) DO UPDATE SET n = n + excluded.n""",
+            "SELECT series_id, make_timestamp(minute), class, count_all FROM {delta}",
         )
 
 
@@ -261,3 +257,69 @@ def add_label_pairs(cursor: Any, pairs: str) -> None:
             n = n + excluded.n, abs_error = abs_error + excluded.abs_error,
             sq_error = sq_error + excluded.sq_error, y = y + excluded.y, y2 = y2 + excluded.y2"""
     )
+
+
+_APPENDED = {
+    # table: (time column, key columns after it, summed columns)
+    "tt_roll_serving": (
+        "minute",
+        (),
+        (
+            "events", "ok", "error", "invalid", "timeout", "fallback", "batch_rows",
+            "latency_n", "latency_sum", "prediction_n", "prediction_sum", "prediction_sumsq",
+        ),
+    ),
+    "tt_roll_latency": ("minute", ("bucket",), ("n",)),
+    "tt_roll_latency_hour": ("hour", ("bucket",), ("n",)),
+    "tt_roll_classes": ("minute", ("class",), ("n",)),
+}  # fmt: skip
+
+
+def compact_rollups(con: Any, minutes_us: Iterable[int]) -> int:
+    """Merge the appended rows of each (series, minute, key) of ``minutes_us`` (epoch µs of UTC
+    minutes; their hours for the hourly table) into one row. Call inside a transaction.
+    Returns the number of rows removed."""
+    minutes = sorted({int(m) for m in minutes_us})
+    if not minutes:
+        return 0
+    hours = sorted({(m // HOUR_US) * HOUR_US for m in minutes})
+    removed = 0
+    for table, (time_column, keys, sums) in _APPENDED.items():
+        group = ["series_id", time_column, *keys]
+        wanted = hours if time_column == "hour" else minutes
+        where = f"{time_column} IN (SELECT make_timestamp(unnest(?::BIGINT[])))"
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE tt_compacted AS
+            SELECT {", ".join(group)}, {", ".join(f"sum({c}) AS {c}" for c in sums)},
+                   count(*) AS copies
+            FROM {table} WHERE {where} GROUP BY ALL HAVING count(*) > 1""",
+            [wanted],
+        )
+        on = " AND ".join(f"{table}.{c} = m.{c}" for c in group)
+        con.execute(f"DELETE FROM {table} USING tt_compacted m WHERE {on}")
+        con.execute(
+            f"INSERT INTO {table} BY NAME SELECT {', '.join(group)}, {', '.join(sums)} "
+            "FROM tt_compacted"
+        )
+        row = con.execute("SELECT coalesce(sum(copies - 1), 0) FROM tt_compacted").fetchone()
+        removed += int(row[0]) if row else 0
+    con.execute("DROP TABLE tt_compacted")
+    return removed
+
+
+def migrate_rollups(con: Any) -> None:
+    """Drop the primary keys an older store put on the appended tables (store schema 1): each
+    table is copied into a new one made by :data:`ROLLUP_DDL`. Call inside a transaction."""
+    keyed = {
+        row[0]
+        for row in con.execute(
+            """SELECT table_name FROM duckdb_constraints()
+            WHERE constraint_type = 'PRIMARY KEY' AND table_name IN (SELECT unnest(?))""",
+            [list(_APPENDED)],
+        ).fetchall()
+    }
+    for table in keyed:
+        con.execute(f"ALTER TABLE {table} RENAME TO {table}_v1")
+        con.execute(next(ddl for ddl in ROLLUP_DDL if f" {table} (" in ddl))
+        con.execute(f"INSERT INTO {table} SELECT * FROM {table}_v1")
+        con.execute(f"DROP TABLE {table}_v1")

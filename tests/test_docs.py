@@ -29,3 +29,15 @@ def test_every_report_option_is_documented() -> None:
 def test_readme_starts_with_the_two_commands() -> None:
     head = README[: README.index("## Use it on your data")]
     assert "make demo" in head and "make test" in head
+
+
+def test_the_alerts_page_shows_a_valid_rules_file_and_every_metric() -> None:
+    from telltale.alerts.rules import METRICS, parse_rules
+
+    page = (ROOT / "docs" / "alerts.md").read_text(encoding="utf-8")
+    example = page.split("```yaml\n", 1)[1].split("```", 1)[0]
+    parsed = parse_rules(example)
+    assert parsed.errors == [] and len(parsed.rules) == 5
+    table = page[page.index("| metric | from | bad when |") :]
+    for name in METRICS:
+        assert f"`{name}`" in table, name

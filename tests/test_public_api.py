@@ -41,6 +41,16 @@ PUBLIC_MODULES = [
     "telltale.sdk",
     "telltale.sdk.checks",
     "telltale.server",
+    "telltale.store.alerts",
+    "telltale.alerts.alert",
+    "telltale.alerts.rules",
+    "telltale.alerts.anomaly",
+    "telltale.alerts.changepoint",
+    "telltale.alerts.notifiers",
+    "telltale.alerts.actions",
+    "telltale.alerts.source",
+    "telltale.alerts.engine",
+    "telltale.alerts.prometheus",
 ]
 
 

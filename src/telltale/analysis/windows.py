@@ -351,13 +351,14 @@ def serving_windows(
     model: str,
     start: datetime,
     end: datetime,
-    interval: Interval = "hour",
+    interval: Interval | None = "hour",
     version: str | None = None,
     environment: str | None = None,
     segment: dict[str, str] | None = None,
 ) -> ServingWindows:
     """Per window: throughput, counts, latency p50/p95/p99, error/invalid/timeout/fallback
-    rates, prediction mean/std and class shares. Windows without events are left out.
+    rates, prediction mean/std and class shares. Windows without events are left out;
+    ``interval=None`` makes the whole span one window.
 
     Raises :class:`~telltale.errors.NotFoundError` for a model the project has never sent.
     """
@@ -365,7 +366,7 @@ def serving_windows(
     series = store.series(project, model, version=version, environment=environment, segment=segment)
     return ServingWindows(
         model=model,
-        interval=interval,
+        interval=interval or "span",
         start=_iso(span.start_us),
         end=_iso(span.end_us),
         filters=_filters(version, environment, segment),
@@ -473,7 +474,7 @@ def performance_windows(
     model: str,
     start: datetime,
     end: datetime,
-    interval: Interval = "hour",
+    interval: Interval | None = "hour",
     version: str | None = None,
     environment: str | None = None,
     segment: dict[str, str] | None = None,
@@ -486,7 +487,7 @@ def performance_windows(
     found, windows = _performance(store, series, span, task)
     return PerformanceWindows(
         model=model,
-        interval=interval,
+        interval=interval or "span",
         start=_iso(span.start_us),
         end=_iso(span.end_us),
         task=found,

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from telltale._version import __version__
+from telltale.cli.alerts import register as _register_alerts
 from telltale.cli.evaluate import register as _register_evaluate
 from telltale.cli.importer import register as _register_import
 from telltale.cli.serve import register as _register_serve
@@ -288,6 +289,7 @@ def profile_command(data: str, out: str, columns: tuple[str, ...], seed: int) ->
 _register_serve(cli)
 _register_evaluate(cli)
 _register_import(cli)
+_register_alerts(cli)
 
 
 def _run(argv: list[str] | None) -> int:

@@ -24,7 +24,10 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from telltale._version import __version__
+from telltale.alerts.engine import AlertEngine
+from telltale.alerts.source import StoreSource
 from telltale.schema.wire import decode_feedback_json, decode_labels_json
+from telltale.server.alerting import alerts_loop, install_alerts
 from telltale.server.auth import Auth
 from telltale.server.body import ARROW_STREAM, JSON, media_type, read_body
 from telltale.server.decoding import Decoders
@@ -36,6 +39,7 @@ from telltale.server.queries import install_queries
 from telltale.server.references import install_references
 from telltale.server.settings import ServerSettings
 from telltale.server.writer import GroupWriter
+from telltale.store.alerts import AlertStore
 from telltale.store.audit import AuditLog
 from telltale.store.events import EventStore
 from telltale.store.keys import KeyStore
@@ -56,6 +60,7 @@ class Collector:
     writer: GroupWriter
     metrics: MetricsState
     decoders: Decoders
+    alerts: AlertEngine
 
     @classmethod
     def open(cls, settings: ServerSettings) -> Collector:
@@ -79,7 +84,13 @@ class Collector:
         metrics.queue_depth = lambda: writer.depth
         decoders = Decoders(settings.decode_processes)
         decoders.warm_up()
-        return cls(settings, store, KeyStore(store), AuditLog(store), writer, metrics, decoders)
+        audit = AuditLog(store)
+        alerts = AlertEngine(
+            AlertStore(store),
+            StoreSource(store, dashboard_url=settings.public_url or None),
+            audit=audit,
+        )
+        return cls(settings, store, KeyStore(store), audit, writer, metrics, decoders, alerts)
 
     def close(self) -> None:
         self.decoders.close()
@@ -99,6 +110,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             asyncio.create_task(_retention_loop(collector)),
             asyncio.create_task(monitor_loop(collector)),
         ]
+        if settings.alert_interval_s > 0:
+            tasks.append(asyncio.create_task(alerts_loop(collector, settings.alert_interval_s)))
         try:
             yield
         finally:
@@ -124,6 +137,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     install_docs(app)
     _install_ingest(app, settings)
     _install_admin(app)
+    install_alerts(app)
     install_queries(app)
     install_references(app, settings.max_body_bytes)
     return app

@@ -113,6 +113,14 @@ SETTINGS: tuple[Setting, ...] = (
         "DuckDB threads (1 keeps ingest fast on small machines; more speeds up big queries)",
         minimum=1,
     ),
+    Setting(
+        "alert_interval_s",
+        30.0,
+        float,
+        "how often every project's alert rules are evaluated (0: never; `telltale alerts check` instead)",
+        minimum=0.0,
+    ),
+    Setting("public_url", "", str, "the address people open the dashboard at, for links in alerts"),
     Setting("log_level", "info", str, "uvicorn log level: critical, error, warning, info, debug"),
 )
 
@@ -132,6 +140,8 @@ class ServerSettings:
     max_group_events: int = 200_000
     decode_processes: int = 1
     db_threads: int = 1
+    alert_interval_s: float = 30.0
+    public_url: str = ""
     log_level: str = "info"
 
     @classmethod

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from telltale.analysis.evaluate.wording import FRACTION_METRICS
 from telltale.report.charts import (
     ChartError,
     _c,
@@ -50,21 +51,6 @@ __all__ = ["interval_svg", "reliability_svg", "render_evaluation_html"]
 _DASH = "—"
 _PALETTE_SIZE = 8  # evaluation.css colours systems s0..s7 (Okabe–Ito), then repeats
 _WIDTH = 560
-_FRACTION = frozenset(
-    {
-        "accuracy",
-        "f1",
-        "precision",
-        "recall",
-        "f1_macro",
-        "precision_macro",
-        "recall_macro",
-        "exact_match",
-        "rouge1",
-        "rouge2",
-        "rougeL",
-    }
-)
 
 
 # --------------------------------------------------------------------------------------------
@@ -254,7 +240,7 @@ def _value(metric: str, value: object) -> str:
     number = _finite(value)
     if number is None:
         return _DASH
-    return f"{number:.4f}" if metric in _FRACTION else format_number(number)
+    return f"{number:.4f}" if metric in FRACTION_METRICS else format_number(number)
 
 
 def _interval(metric: str, interval: object) -> str:

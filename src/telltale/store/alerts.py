@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from telltale.errors import ConfigError, NotFoundError
+from telltale.store.engine import fetch_all
 
 __all__ = ["AlertStore"]
 
@@ -61,11 +62,7 @@ class AlertStore:
             self._run(statement)
 
     def _run(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        cursor = self._connection.cursor()
-        try:
-            return list(cursor.execute(sql, params or []).fetchall())
-        finally:
-            cursor.close()
+        return fetch_all(self._connection, sql, params)
 
     # ---- the rules document ----------------------------------------------------------------
 

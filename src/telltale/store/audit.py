@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from telltale.errors import ConfigError
+from telltale.store.engine import fetch_all
 
 __all__ = ["AuditEntry", "AuditLog"]
 
@@ -66,11 +67,7 @@ class AuditLog:
         self._run(_DDL)
 
     def _run(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        cursor = self._connection.cursor()
-        try:
-            return list(cursor.execute(sql, params or []).fetchall())
-        finally:
-            cursor.close()
+        return fetch_all(self._connection, sql, params)
 
     def record(
         self,

@@ -17,6 +17,7 @@ from typing import Any
 __all__ = [
     "TEMPLATE_TABLE",
     "connect",
+    "fetch_all",
     "hash64",
     "is_duckdb",
     "is_finite",
@@ -24,6 +25,16 @@ __all__ = [
     "single_threaded",
     "to_arrow",
 ]
+
+
+def fetch_all(connection: Any, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` run on a cursor of its own, so ``connection`` (a DuckDB connection or an
+    :class:`~telltale.store.events.EventStore`) may be shared by threads."""
+    cursor = connection.cursor()
+    try:
+        return list(cursor.execute(sql, params or []).fetchall())
+    finally:
+        cursor.close()
 
 
 def connect() -> Any:

@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 from telltale.errors import AuthError, ConfigError, NotFoundError, ScopeError
+from telltale.store.engine import fetch_all
 
 __all__ = ["SCOPES", "ApiKey", "KeyStore", "Scope", "check_project_name"]
 
@@ -141,11 +142,7 @@ class KeyStore:
         self._load()
 
     def _rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        cursor = self._connection.cursor()
-        try:
-            return list(cursor.execute(sql, params or []).fetchall())
-        finally:
-            cursor.close()
+        return fetch_all(self._connection, sql, params)
 
     def _load(self) -> None:
         rows = self._rows(f"SELECT {_COLUMNS} FROM api_keys")

@@ -414,3 +414,33 @@ def test_a_learned_baseline_fires_on_a_spike_not_on_the_daily_cycle(store: Event
     clock.now = T0 + timedelta(minutes=50)
     (judged,) = engine.check("fraud").evaluated
     assert judged["severity"] == "critical" and judged["value"] > judged["thresholds"]["critical"]
+
+
+def test_one_round_sends_one_grouped_notification_per_channel(
+    store: EventStore, receiver: HttpReceiver
+) -> None:
+    clock = Clock(T0)
+    engine = engine_for(store, clock)
+    engine.apply(
+        "fraud",
+        rules(receiver.url("/hook"), group_by=["version"], **{"for": "0m"}),
+    )
+    for seed, version in enumerate(("1.4.0", "1.5.0", "2.0.0")):
+        write(store, T0 - timedelta(minutes=5), 5, error_share=0.5, version=version, seed=seed)
+    report = engine.check("fraud")
+    assert [t["event"] for t in report.transitions].count("firing") == 3
+    (sent,) = events_of(receiver)  # one body for the three
+    assert sent["grouped"] is True and len(sent["alerts"]) == 3
+    assert sorted(a["group"]["version"] for a in sent["alerts"]) == ["1.4.0", "1.5.0", "2.0.0"]
+    (delivery,) = engine.alerts.deliveries("fraud")
+    assert delivery["ok"] and len(delivery["alerts"]) == 3
+    # the next round has nothing new to say; a resolution of one goes alone
+    assert engine.check("fraud").deliveries == []
+    write(store, T0, 5, error_share=0.0, version="1.4.0", seed=9)
+    clock.now = T0 + timedelta(minutes=5)
+    write(store, T0, 5, error_share=0.5, version="1.5.0", seed=10)
+    write(store, T0, 5, error_share=0.5, version="2.0.0", seed=11)
+    report = engine.check("fraud")
+    assert [t["event"] for t in report.transitions] == ["resolved"]
+    resolved = events_of(receiver)[-1]
+    assert "grouped" not in resolved and resolved["status"] == "resolved"

@@ -29,7 +29,7 @@ from _notify_servers import (
     self_signed_cert,
 )
 
-from telltale.alerts.alert import Alert, AlertContext
+from telltale.alerts.alert import Alert, AlertContext, AlertGroup
 from telltale.alerts.channels import (
     Attempt,
     Channel,
@@ -910,3 +910,67 @@ def test_every_config_key_is_documented(channel_type: str) -> None:
 def test_every_delivery_field_is_documented() -> None:
     for item in dataclasses.fields(Delivery):
         assert f"| `{item.name}` |" in DOC, item.name
+
+
+# -- grouped notifications -----------------------------------------------------------------------
+
+
+def three_alerts() -> AlertGroup:
+    first = make_alert()
+    second = make_alert(group={"model": "fraud", "version": "1.5.0"}, severity="warning")
+    third = make_alert(group={"model": "fraud", "version": "<b>2</b>"}, severity="warning")
+    return AlertGroup([first, second, third])
+
+
+def test_a_group_goes_to_a_webhook_as_one_signed_body(receiver: HttpReceiver, run: Any) -> None:
+    group = three_alerts()
+    channel = WebhookChannel(receiver.url("/hook"), secret="s3cret")
+    [delivery] = run(group, [channel])
+    assert delivery.ok and delivery.fingerprint == group.fingerprint()
+    assert delivery.alerts == [a.fingerprint() for a in group.alerts]
+    [received] = receiver.received("/hook")
+    now = int(received.headers["X-Telltale-Timestamp"])  # the fake clock's
+    assert verify_signature("s3cret", received.body, received.headers, now=now)
+    body = body_of(received)
+    assert body["grouped"] is True and body["severity"] == "critical" and body["status"] == "firing"
+    assert [a["fingerprint"] for a in body["alerts"]] == delivery.alerts
+    assert body["alerts"][1] == channel.render(group.alerts[1])  # each as it would go alone
+
+
+def test_a_group_goes_to_slack_as_one_message(receiver: HttpReceiver, run: Any) -> None:
+    group = AlertGroup([make_alert(group={"model": "fraud", "version": str(v)}) for v in range(20)])
+    [delivery] = run(group, [SlackChannel(receiver.url("/slack"))])
+    assert delivery.ok
+    [received] = receiver.received("/slack")
+    message = body_of(received)
+    check_slack_message(message)
+    assert len(message["blocks"]) <= 50  # Slack's limit
+    assert (
+        "20 alerts: fraud 0, fraud 1, fraud 2 and 17 more" in message["blocks"][0]["text"]["text"]
+    )
+    assert "and 5 more" in message["blocks"][-1]["text"]["text"]
+
+
+def test_a_group_goes_by_email_as_one_message(run: Any) -> None:
+    group = three_alerts()
+    with SmtpReceiver() as smtp:
+        channel = EmailChannel(
+            "127.0.0.1", "alerts@example.com", ["oncall@example.com"], port=smtp.port
+        )
+        [delivery] = run(group, [channel])
+    assert delivery.ok
+    [mail] = smtp.mails
+    subject = " ".join(str(mail.message["Subject"]).split())  # unfolded
+    assert subject == "[telltale critical] 3 alerts: fraud 1.4.0, fraud 1.5.0, fraud <b>2</b>"
+    text = mail.message.get_body(("plain",)).get_content()
+    page = mail.message.get_body(("html",)).get_content()
+    assert text.count("-- telltale, alert fingerprint") == 3
+    assert "fraud &lt;b&gt;2&lt;/b&gt;" in page and "<b>2</b>" not in page
+    assert page.count("<!DOCTYPE html>") == 1
+
+
+def test_pagerduty_does_not_group() -> None:
+    channel = PagerDutyChannel(ROUTING_KEY)
+    assert not channel.groups
+    with pytest.raises(NotImplementedError):
+        channel.render_group(three_alerts())

@@ -59,7 +59,7 @@ def _errors(**change: object) -> list[str]:
         ),
         ({"metric": "drift"}, "reference: metric 'drift' needs the name of a stored reference"),
         ({"metric": "drift", "reference": "train"}, "feature: name the feature to watch, or '*'"),
-        ({"feature": "amount"}, "only drift metrics take a feature"),
+        ({"feature": "amount"}, "only drift and data-quality metrics take a feature"),
         (
             {"group_by": ["region"]},
             "group_by: ['region']: group by any of ['version', 'environment']",
@@ -154,8 +154,53 @@ def test_every_metric_has_a_direction_and_a_source() -> None:
             "serving",
             "performance",
             "drift",
+            "quality",
+            "resources",
             "clients",
         )
+    # a resource metric is a column of the store's resource samples
+    from telltale.store.context import CONTEXT_DDL
+
+    resources = next(ddl for ddl in CONTEXT_DDL if "tt_resources" in ddl)
+    for name, spec in METRICS.items():
+        if spec.source == "resources":
+            assert f" {name} DOUBLE" in resources
+
+
+def test_quality_and_resource_rules_are_checked() -> None:
+    base = {"name": "r", "model": "fraud", "thresholds": {"warning": 0.1}}
+    bad = [
+        ({"metric": "missing_rate", "feature": "amount"}, "reference", "stored reference"),
+        ({"metric": "missing_rate", "reference": "train"}, "feature", "'*' for the worst"),
+        ({"metric": "cpu_percent", "group_by": ["version"]}, "group_by", "per process"),
+        ({"metric": "rss_mb", "segment": {"region": "eu"}}, "segment", "per process"),
+        (
+            {
+                "metric": "new_category_share",
+                "feature": "*",
+                "reference": "train",
+                "baseline": "learned",
+            },
+            "baseline",
+            "hourly history",
+        ),
+        (
+            {"metric": "latency_p99_ms", "baseline": {"mode": "learned", "changes": "yes"}},
+            "baseline.changes",
+            "true or false",
+        ),
+    ]
+    for change, field_name, message in bad:
+        parsed = parse_rules({"rules": [{**base, **change}]})
+        (error,) = parsed.errors
+        assert error.field == field_name and message in error.message, error
+    good = parse_rules(
+        {"rules": [
+            {**base, "metric": "new_category_share", "feature": "*", "reference": "train"},
+            {**base, "name": "c", "metric": "cpu_percent", "thresholds": {"warning": 90}},
+        ]}
+    )  # fmt: skip
+    assert not good.errors and [r.spec.source for r in good.rules] == ["quality", "resources"]
 
 
 def test_prometheus_export_passes_promtool(tmp_path: Path) -> None:

@@ -291,6 +291,8 @@ def test_environments_resources_and_client_counters(store: EventStore) -> None:
     assert raw(
         store, "SELECT count(*), max(cpu_percent) FROM tt_resources WHERE project = 'p'"
     ) == [(2, 40.0)]
+    # the samples travelled with one model's events: they are that model's process
+    assert raw(store, "SELECT DISTINCT model FROM tt_resources") == [("fraud",)]
     assert store.environments("q") == [] and store.clients("q") == {}
 
 

@@ -130,4 +130,24 @@ def test_a_schema_1_store_with_keyed_rollups_is_migrated(tmp_path: Path) -> None
     store.write([("p", _batch(1_000, 300, rng))])  # appending works on the migrated tables
     assert sum(w["events"] for w in _windows(store)) == 600
     store.close()
-    assert events_module.STORE_SCHEMA_VERSION == 2
+    assert events_module.STORE_SCHEMA_VERSION == 3
+
+
+def test_a_schema_2_store_gets_the_model_of_resource_samples(tmp_path: Path) -> None:
+    path = tmp_path / "t.duckdb"
+    store = EventStore(path)
+    store.close()
+    con = duckdb.connect(str(path))  # what telltale wrote before: no model on tt_resources
+    con.execute("ALTER TABLE tt_resources DROP COLUMN model")
+    con.execute("INSERT INTO tt_resources VALUES ('p', now(), 'h1', 10, 100, NULL, NULL, 1)")
+    con.execute("UPDATE tt_meta SET value = '2' WHERE key = 'schema_version'")
+    con.close()
+    old = EventStore(path, read_only=True)  # schema 2 opens as it is
+    old.close()
+    store = EventStore(path)
+    cursor = store.cursor()
+    rows = cursor.execute("SELECT instance, cpu_percent, model FROM tt_resources").fetchall()
+    version = cursor.execute("SELECT value FROM tt_meta WHERE key = 'schema_version'").fetchone()
+    cursor.close()
+    store.close()
+    assert rows == [("h1", 10.0, None)] and version == ("3",)

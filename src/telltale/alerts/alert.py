@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from telltale.schema.result import Result
 
-__all__ = ["SEVERITIES", "STATES", "Alert", "AlertContext", "format_number"]
+__all__ = ["SEVERITIES", "STATES", "Alert", "AlertContext", "AlertGroup", "format_number"]
 
 STATES = ("pending", "firing", "resolved")
 """pending: the condition holds but not yet for the rule's ``for``; firing: notified;
@@ -101,6 +101,60 @@ class Alert(Result):
         return (
             f"{self.subject()}: {self.metric} {format_number(self.value)} {self.comparison} "
             f"{format_number(self.threshold)} ({self.severity}) since {self.since}"
+        )
+
+
+@dataclass
+class AlertGroup:
+    """Several alerts of one evaluation round for one channel, sent as one notification (as
+    Alertmanager groups), so ten versions breaching at once page once, not ten times.
+
+    It answers what a channel and the delivery log ask of an alert: ``state``, ``severity``,
+    ``since``, :meth:`fingerprint` (of its members), :meth:`subject` and :meth:`summary`.
+
+    >>> a = Alert(rule="r", group={"model": "m", "version": "1"}, state="firing",
+    ...     severity="warning", metric="error_rate", value=0.2, threshold=0.1, comparison=">",
+    ...     since="2026-11-22T14:00:00+00:00", window="5m")
+    >>> b = Alert(**{**a.to_dict(), "group": {"model": "m", "version": "2"}, "severity": "critical"})
+    >>> group = AlertGroup([a, b])
+    >>> group.severity, group.state, group.subject()
+    ('critical', 'firing', '2 alerts: m 1, m 2')
+    """
+
+    alerts: list[Alert]
+
+    @property
+    def state(self) -> str:
+        return "firing" if any(a.state == "firing" for a in self.alerts) else "resolved"
+
+    @property
+    def severity(self) -> str:
+        firing = [a for a in self.alerts if a.state == "firing"] or self.alerts
+        return "critical" if any(a.severity == "critical" for a in firing) else "warning"
+
+    @property
+    def since(self) -> str:
+        return min(a.since for a in self.alerts)
+
+    def fingerprint(self) -> str:
+        key = ",".join(sorted(a.fingerprint() for a in self.alerts))
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    def subject(self) -> str:
+        shown = ", ".join(a.subject() for a in self.alerts[:3])
+        more = f" and {len(self.alerts) - 3} more" if len(self.alerts) > 3 else ""
+        return f"{len(self.alerts)} alerts: {shown}{more}"
+
+    def summary(self) -> str:
+        firing = sum(a.state == "firing" for a in self.alerts)
+        resolved = len(self.alerts) - firing
+        counts = ", ".join(
+            f"{n} {what}" for n, what in ((firing, "firing"), (resolved, "resolved")) if n
+        )
+        return (
+            f"{len(self.alerts)} alerts ({counts}): "
+            + "; ".join(a.summary() for a in self.alerts[:5])
+            + (f"; and {len(self.alerts) - 5} more" if len(self.alerts) > 5 else "")
         )
 
 

@@ -42,7 +42,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import subprocess
 import threading
 from collections.abc import Callable, Sequence
@@ -50,9 +49,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import numpy as np
+
 from telltale.alerts.actions import call_hook
-from telltale.alerts.alert import Alert, AlertContext
-from telltale.alerts.anomaly import SeasonalBaseline
+from telltale.alerts.alert import Alert, AlertContext, AlertGroup, format_number
+from telltale.alerts.anomaly import SeasonalBaseline, detect
 from telltale.alerts.notifiers import Delivery, channel_from_config, deliver
 from telltale.alerts.rules import ParsedRules, Rule, load_document, parse_duration, parse_rules
 from telltale.alerts.source import Measurement, MetricSource
@@ -67,6 +68,22 @@ log = logging.getLogger("telltale.alerts")
 _RANK = {"ok": 0, "warning": 1, "critical": 2}
 _MIN_HISTORY_POINTS = 24
 """Hourly points a learned baseline needs before it judges (a day)."""
+_RECENT_S = 12 * 3600
+"""The span a learned rule's CUSUM looks back over for a level shift or drift (the baseline
+learns from what precedes it)."""
+
+
+@dataclass
+class _Bounds:
+    """A rule's thresholds for one group at one moment, and what else judged the value."""
+
+    warning: float | None
+    critical: float | None
+    note: str | None = None
+    expected: float | None = None
+    """The learned baseline's expected value (learned rules only)."""
+    change: dict[str, Any] | None = None
+    """An ongoing level shift or drift in the bad direction (learned rules, CUSUM)."""
 
 
 @dataclass
@@ -126,7 +143,11 @@ class AlertEngine:
         self._run_command = run_command
         self._audit = audit
         self._lock = threading.Lock()  # one round at a time per engine
-        self._baselines: dict[tuple[str, str, str], tuple[int, SeasonalBaseline]] = {}
+        self._outbox: list[tuple[Alert, list[str]]] = []
+        """The round's notifications, sent together at its end (grouped per channel)."""
+        self._baselines: dict[
+            tuple[str, str, str], tuple[int, tuple[SeasonalBaseline, np.ndarray, np.ndarray]]
+        ] = {}
 
     # ---- rules ------------------------------------------------------------------------------
 
@@ -159,6 +180,7 @@ class AlertEngine:
             channels = self._channels(parsed, report)
             hooks = {h["name"]: h for h in parsed.actions}
             states = self.alerts.states(project)
+            self._outbox = []
             silences = [Silence(**s) for s in self.alerts.silences(project)]
             names = {rule.name for rule in parsed.rules}
             for fingerprint, state in states.items():
@@ -187,6 +209,7 @@ class AlertEngine:
                     except Exception as error:
                         log.exception("rule %s failed", rule.name)
                         report.errors.append(f"rule {rule.name!r}: {type(error).__name__}: {error}")
+            self._flush(project, channels, report)
             report.firing = [
                 s["alert"] for s in self.alerts.states(project).values() if s["state"] == "firing"
             ]
@@ -200,13 +223,11 @@ class AlertEngine:
                 channels[config["name"]] = channel_from_config(config)
         return channels
 
-    def _bounds(
-        self, project: str, rule: Rule, measurement: Measurement, now: datetime
-    ) -> tuple[float | None, float | None, str | None]:
+    def _bounds(self, project: str, rule: Rule, measurement: Measurement, now: datetime) -> _Bounds:
         """The (warning, critical) values for this group, and a note when none can be had."""
         mode = rule.baseline.mode
         if mode == "fixed":
-            return rule.warning, rule.critical, None
+            return _Bounds(rule.warning, rule.critical)
         upward = rule.comparison in (">", ">=")
         if mode == "reference":
             reference = rule.baseline.reference_value
@@ -217,25 +238,53 @@ class AlertEngine:
                     return None
                 return reference + abs(reference) * change * (1 if upward else -1)
 
-            return shifted(rule.warning), shifted(rule.critical), None
-        baseline = self._baseline(project, rule, measurement.group, now)
-        if baseline is None:
-            return None, None, "learning: less than a day of history"
+            return _Bounds(shifted(rule.warning), shifted(rule.critical))
+        learned = self._baseline(project, rule, measurement.group, now)
+        if learned is None:
+            return _Bounds(None, None, "learning: less than a day of history")
+        baseline, recent_times, recent_values = learned
         # the window's value stands at its start, as the hourly history's values do
         start = now.timestamp() - rule.window_s
-        scores = baseline.score([start], [measurement.value or 0.0])
+        value = measurement.value or 0.0
+        scores = baseline.score([start], [value])
         expected, scale = float(scores.expected[0]), float(scores.scale[0])
         sign = 1 if upward else -1
 
         def band(sigmas: float | None) -> float | None:
             return None if sigmas is None else expected + sign * sigmas * scale
 
-        return band(rule.warning), band(rule.critical), None
+        bounds = _Bounds(band(rule.warning), band(rule.critical), expected=expected)
+        if (
+            rule.baseline.changes
+            and measurement.value is not None
+            and len(recent_times)
+            and start > baseline.fitted_until
+        ):
+            earlier = recent_times < start
+            judged = detect(
+                np.append(recent_times[earlier], start),
+                np.append(recent_values[earlier], value),
+                history=baseline,
+                direction="above" if upward else "below",
+            )
+            if judged.change is not None and judged.change.ongoing:
+                change = judged.change
+                bounds.change = {
+                    "kind": change.kind,
+                    "since": datetime.fromtimestamp(change.time, timezone.utc).isoformat(),
+                    "magnitude": change.magnitude,
+                    "sigmas": change.magnitude_sigmas,
+                    "expected": expected,
+                }
+        return bounds
 
     def _baseline(
         self, project: str, rule: Rule, group: dict[str, str], now: datetime
-    ) -> SeasonalBaseline | None:
-        """The rule's learned baseline for ``group``, refitted once an hour."""
+    ) -> tuple[SeasonalBaseline, np.ndarray, np.ndarray] | None:
+        """The rule's learned baseline for ``group`` and the hourly values after it (where
+        the CUSUM looks for a change), refitted once an hour. The baseline learns from the
+        history up to :data:`_RECENT_S` ago, so a change of the last hours is judged against
+        what came before it rather than absorbed."""
         key = (project, rule.name, json.dumps(sorted(group.items())))
         hour = int(now.timestamp() // 3600)
         cached = self._baselines.get(key)
@@ -247,12 +296,17 @@ class AlertEngine:
         if history is None:
             return None
         times, values = history(project, rule, group, start, end)
-        known = [v for v in values if not math.isnan(v)]
-        if len(known) < _MIN_HISTORY_POINTS:
-            return None
-        baseline = SeasonalBaseline().fit(times, values)
-        self._baselines[key] = (hour, baseline)
-        return baseline
+        times, values = np.asarray(times, float), np.asarray(values, float)
+        split = now.timestamp() - _RECENT_S
+        before = times < split
+        if np.isfinite(values[before]).sum() < _MIN_HISTORY_POINTS:
+            before = np.ones(len(times), bool)  # young history: all of it, no recent run
+            if np.isfinite(values).sum() < _MIN_HISTORY_POINTS:
+                return None
+        baseline = SeasonalBaseline().fit(times[before], values[before])
+        fitted = (baseline, times[~before], values[~before])
+        self._baselines[key] = (hour, fitted)
+        return fitted
 
     def _step(
         self,
@@ -266,8 +320,12 @@ class AlertEngine:
         hooks: dict[str, dict[str, Any]],
         report: CheckReport,
     ) -> None:
-        warning, critical, note = self._bounds(project, rule, measurement, now)
+        bounds = self._bounds(project, rule, measurement, now)
+        warning, critical, note = bounds.warning, bounds.critical, bounds.note
         severity = rule.severity_of(measurement.value, (warning, critical))
+        by_change = severity == "ok" and bounds.change is not None
+        if by_change:
+            severity = "warning"  # a sustained shift the band alone lets through
         probe = _alert(rule, measurement, "pending", "warning", now, warning, None)
         fingerprint = probe.fingerprint()
         report.evaluated.append(
@@ -279,6 +337,7 @@ class AlertEngine:
                 "severity": severity if measurement.value is not None else "no data",
                 "thresholds": {"warning": warning, "critical": critical},
                 **({"note": note} if note else {}),
+                **({"change": bounds.change} if bounds.change else {}),
             }
         )
         state = states.get(fingerprint)
@@ -305,6 +364,8 @@ class AlertEngine:
                     self._notify(project, rule, alert, "resolved", now, silences, channels, report)
             return
         threshold = critical if severity == "critical" else warning
+        if by_change:
+            threshold = bounds.expected  # fired by the change: compared with what was expected
         if current in (None, "resolved"):
             since = now
             state = {"fingerprint": fingerprint, "rule": rule.name, "group": measurement.group}
@@ -320,7 +381,7 @@ class AlertEngine:
         if current == "pending":
             if (now - since).total_seconds() >= rule.for_s:
                 alert.state = "firing"
-                alert.context = self._context(project, rule, measurement, now)
+                alert.context = self._context(project, rule, measurement, now, bounds.change)
                 state.update(
                     state="firing",
                     severity=severity,
@@ -346,7 +407,7 @@ class AlertEngine:
             )
             if escalated:
                 state.pop("acknowledged_by", None)  # worse than what was acknowledged
-                alert.context = self._context(project, rule, measurement, now)
+                alert.context = self._context(project, rule, measurement, now, bounds.change)
                 state["alert"] = alert.to_dict()
                 self._record(project, report, now, "escalated", state["alert"])
                 state.update(
@@ -361,7 +422,12 @@ class AlertEngine:
         self.alerts.put_state(project, fingerprint, state)
 
     def _context(
-        self, project: str, rule: Rule, measurement: Measurement, now: datetime
+        self,
+        project: str,
+        rule: Rule,
+        measurement: Measurement,
+        now: datetime,
+        change: dict[str, Any] | None = None,
     ) -> AlertContext:
         try:
             context = self.source.context(project, rule, measurement.group, now)
@@ -370,6 +436,14 @@ class AlertEngine:
         if measurement.detail.get("feature"):
             context.notes.append(
                 f"worst feature {measurement.detail['feature']} ({measurement.detail.get('method')})"
+            )
+        if measurement.detail.get("instance"):
+            context.notes.append(f"worst instance {measurement.detail['instance']}")
+        if change is not None:
+            context.notes.append(
+                f"{change['kind']} since {change['since']}: {format_number(change['magnitude'])} "
+                f"from the expected {format_number(change['expected'])} "
+                f"({change['sigmas']:.1f} robust sigmas, CUSUM)"
             )
         return context
 
@@ -405,14 +479,34 @@ class AlertEngine:
                 project, report, now, "silenced", {**alert.to_dict(), "silences": silenced}
             )
             return {"notified_at": now.isoformat(), "notified_severity": alert.severity}
-        targets = [channels[name] for name in rule.channels if name in channels]
-        if targets:
-            deliveries = self._deliver(alert, targets)
-            for delivery in deliveries:
-                record = delivery.to_dict()
-                self.alerts.add_delivery(project, record)
-                report.deliveries.append(record)
+        self._outbox.append((alert, [name for name in rule.channels if name in channels]))
         return {"notified_at": now.isoformat(), "notified_severity": alert.severity}
+
+    def _flush(self, project: str, channels: dict[str, Any], report: CheckReport) -> None:
+        """Send the round's notifications: per channel, several alerts as one group when the
+        channel can group them, else one by one. A channel's failure never stops the others."""
+        by_channel: dict[str, list[Alert]] = {}
+        for alert, names in self._outbox:
+            for name in names:
+                by_channel.setdefault(name, []).append(alert)
+        self._outbox = []
+        for name, alerts in by_channel.items():
+            channel = channels[name]
+            if len(alerts) > 1 and getattr(channel, "groups", False):
+                batches: list[Alert | AlertGroup] = [AlertGroup(alerts)]
+            else:
+                batches = list(alerts)
+            for batch in batches:
+                try:
+                    deliveries = self._deliver(batch, [channel])  # type: ignore[arg-type]
+                except Exception as error:  # a broken notifier: recorded, the rest still go
+                    log.exception("delivering to %r failed", name)
+                    report.errors.append(f"channel {name!r}: {type(error).__name__}: {error}")
+                    continue
+                for delivery in deliveries:
+                    record = delivery.to_dict()
+                    self.alerts.add_delivery(project, record)
+                    report.deliveries.append(record)
 
     # ---- actions ---------------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ from typing import Any
 
 import httpx
 
-from telltale.alerts.alert import Alert
+from telltale.alerts.alert import Alert, AlertGroup
 from telltale.alerts.channels import Attempt, Channel
 from telltale.alerts.channels.base import USER_AGENT
 from telltale.alerts.channels.registry import (
@@ -127,10 +127,12 @@ class Delivery(Result):
     """ISO-8601 UTC time of the last try."""
     duration_s: float
     """Seconds from the first try's start to the last try's end, backoff waits included."""
+    alerts: list[str] = field(default_factory=list)
+    """For a grouped notification, the fingerprints of the alerts in it."""
 
 
 def deliver(
-    alert: Alert,
+    alert: Alert | AlertGroup,
     channels: Sequence[Channel],
     *,
     client: httpx.Client | None = None,
@@ -177,7 +179,7 @@ def _default_client() -> httpx.Client:
 
 
 def _deliver_guarded(
-    alert: Alert,
+    alert: Alert | AlertGroup,
     channel: Channel,
     client: httpx.Client,
     clock: Callable[[], float],
@@ -206,7 +208,7 @@ def _deliver_guarded(
 
 
 def _deliver_one(
-    alert: Alert,
+    alert: Alert | AlertGroup,
     channel: Channel,
     client: httpx.Client,
     clock: Callable[[], float],
@@ -224,7 +226,10 @@ def _deliver_one(
         attempts += 1
         start = clock()
         try:
-            attempt = channel.send(alert, client=client, now=start)
+            if isinstance(alert, AlertGroup):
+                attempt = channel.send_group(alert, client=client, now=start)
+            else:
+                attempt = channel.send(alert, client=client, now=start)
         except Exception as exc:  # a bug in the channel: say which, do not retry it
             error = f"internal error in the {channel.type} channel: {_describe(exc)}"
             attempt = Attempt(ok=False, error=error)
@@ -248,7 +253,7 @@ def _deliver_one(
 
 
 def _record(
-    alert: Alert,
+    alert: Alert | AlertGroup,
     channel: Channel,
     attempt: Attempt,
     attempts: int,
@@ -268,6 +273,7 @@ def _record(
         first_attempt_at=_iso(first),
         last_attempt_at=_iso(last_start),
         duration_s=round(max(0.0, last_end - first), 6),
+        alerts=[a.fingerprint() for a in alert.alerts] if isinstance(alert, AlertGroup) else [],
     )
 
 

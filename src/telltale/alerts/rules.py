@@ -58,7 +58,7 @@ __all__ = [
     "parse_rules",
 ]
 
-Source = Literal["serving", "performance", "drift", "clients"]
+Source = Literal["serving", "performance", "drift", "quality", "resources", "clients"]
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,30 @@ METRICS: dict[str, MetricSpec] = {
     "drift_share": MetricSpec(
         "drift_share", "drift", "share of features that drifted against `reference`", "high"
     ),
+    **{
+        n: MetricSpec(n, "quality", d, "high")
+        for n, d in (
+            ("missing_rate", "share of missing values of `feature` (or the worst, `'*'`)"),
+            (
+                "out_of_range_share",
+                "share of values of `feature` (or the worst) outside the reference's range",
+            ),
+            (
+                "new_category_share",
+                "share of rows of `feature` (or the worst) with a category the reference never saw",
+            ),
+        )
+    },
+    **{
+        n: MetricSpec(n, "resources", d, "high", u)
+        for n, d, u in (
+            ("cpu_percent", "CPU use of the model's process (the busiest instance)", "%"),
+            ("rss_mb", "resident memory of the model's process (the largest instance)", "MB"),
+            ("gpu_percent", "GPU use of the model's process (the busiest instance)", "%"),
+            ("gpu_memory_mb", "GPU memory of the model's process (the largest instance)", "MB"),
+            ("loop_lag_ms", "asyncio event-loop lag in the model's process (the worst)", "ms"),
+        )
+    },
     "dropped_events": MetricSpec(
         "dropped_events",
         "clients",
@@ -150,12 +174,15 @@ class Baseline(Result):
       worse than it, in the bad direction).
     - ``learned``: no thresholds; the metric's own history (``history``) gives a seasonal,
       robust band (:mod:`telltale.alerts.anomaly`); ``warning``/``critical`` are the band's
-      widths in robust standard deviations (defaults 3 and 5).
+      widths in robust standard deviations (defaults 3 and 5). With ``changes`` (the default)
+      a CUSUM of the same robust z-scores also fires, as a warning, on a level shift or slow
+      drift in the bad direction that stays inside the band.
     """
 
     mode: Literal["fixed", "reference", "learned"] = "fixed"
     reference_value: float | None = None
     history_s: float = 14 * 86_400.0
+    changes: bool = True
 
 
 @dataclass
@@ -449,6 +476,12 @@ def _rule(raw: Any, channels: set[str], hooks: set[str]) -> Rule:
             f"{comparison!r} is not one of {list(COMPARISONS)}; quote it in YAML ('>')",
         )
     baseline = _baseline(raw.get("baseline"))
+    if baseline.mode == "learned" and spec.source in ("drift", "quality", "clients"):
+        raise _Bad(
+            "baseline",
+            f"a learned baseline needs an hourly history, which {metric!r} has not; "
+            "give fixed thresholds",
+        )
     warning, critical = _thresholds(raw.get("thresholds"), comparison, baseline)
     group_by = raw.get("group_by", [])
     if isinstance(group_by, str):
@@ -462,15 +495,31 @@ def _rule(raw: Any, channels: set[str], hooks: set[str]) -> Rule:
         raise _Bad("segment", "must map tag names to string values, e.g. {region: eu}")
     feature = _string(raw, "feature")
     reference = _string(raw, "reference")
-    if spec.source == "drift":
+    if spec.source in ("drift", "quality"):
         if reference is None:
             raise _Bad(
                 "reference", f"metric {metric!r} needs the name of a stored reference profile"
             )
-        if metric == "drift" and feature is None:
+        if metric != "drift_share" and feature is None:
             raise _Bad("feature", "name the feature to watch, or '*' for the worst of all")
     elif feature is not None:
-        raise _Bad("feature", f"only drift metrics take a feature; {metric!r} does not")
+        raise _Bad(
+            "feature", f"only drift and data-quality metrics take a feature; {metric!r} does not"
+        )
+    if spec.source == "resources":
+        # resource samples are per process: they carry the model, not versions or segments
+        for key, given in (
+            ("group_by", group_by),
+            ("version", raw.get("version")),
+            ("environment", raw.get("environment")),
+            ("segment", segment),
+        ):
+            if given:
+                raise _Bad(
+                    key,
+                    f"resource metric {metric!r} is measured per process, not per {key}; "
+                    f"remove {key!r}",
+                )
     rule_channels = raw.get("channels", [])
     if not isinstance(rule_channels, list) or not all(isinstance(c, str) for c in rule_channels):
         raise _Bad("channels", "must be a list of channel names")
@@ -547,10 +596,11 @@ def _baseline(raw: Any) -> Baseline:
     if not isinstance(raw, dict):
         raise _Bad("baseline", "write fixed, reference or learned, or {mode: ..., ...}")
     mode = raw.get("mode", "fixed")
-    unknown = sorted(set(raw) - {"mode", "value", "history"})
+    unknown = sorted(set(raw) - {"mode", "value", "history", "changes"})
     if unknown:
         raise _Bad(
-            "baseline", f"unknown key(s) {unknown}; use mode, value (reference), history (learned)"
+            "baseline",
+            f"unknown key(s) {unknown}; use mode, value (reference), history and changes (learned)",
         )
     if mode == "fixed":
         return Baseline()
@@ -570,7 +620,10 @@ def _baseline(raw: Any) -> Baseline:
                 "baseline.history",
                 "learn from at least 1d of history (7d or more for weekly seasons)",
             )
-        return Baseline("learned", history_s=history)
+        changes = raw.get("changes", True)
+        if not isinstance(changes, bool):
+            raise _Bad("baseline.changes", f"{changes!r} is not true or false")
+        return Baseline("learned", history_s=history, changes=changes)
     raise _Bad("baseline.mode", f"{mode!r} is not one of fixed, reference, learned")
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from telltale.alerts.alert import AlertContext
 from telltale.alerts.rules import Rule
+from telltale.alerts.slices import slice_metric, worst_slices
 from telltale.analysis.windows import performance_windows, serving_windows, window_drift
 from telltale.errors import NotFoundError
 from telltale.store.events import EventStore
@@ -114,6 +115,8 @@ class StoreSource:
         if rule.metric == "dropped_events":
             total = float(sum(self.store.clients(project).values()))
             return [Measurement({"model": rule.model}, total, 0)]
+        if rule.spec.source == "resources":
+            return [self._resources(project, rule, start, now)]
         # groups seen in the last few windows: a group that went silent still counts (its
         # throughput is 0), one retired long ago does not
         lookback = now - timedelta(seconds=max(4 * rule.window_s, 3600))
@@ -148,11 +151,13 @@ class StoreSource:
             labelled = performance[0]
             metric = "coverage" if rule.metric == "label_coverage" else rule.metric
             return Measurement(group, _finite(getattr(labelled, metric)), labelled.labelled)
-        # drift
+        # drift and data quality, from one profile of the window
         assert rule.reference is not None
         drift = window_drift(self.store, project, rule.model, rule.reference, start, end, **filters)
         if drift.rows < rule.min_events:
             return Measurement(group, None, drift.rows)
+        if spec.source == "quality":
+            return self._quality(group, rule, drift)
         columns = drift.drift.to_dict()["columns"]
         if rule.metric == "drift_share":
             share = drift.drift.to_dict().get("share_drifted")
@@ -166,6 +171,43 @@ class StoreSource:
         )
         detail = {"feature": name, "method": test.get("method"), "drift": test.get("drift")}
         return Measurement(group, _finite(test.get("statistic")), drift.rows, detail)
+
+    def _quality(self, group: dict[str, str], rule: Rule, drift: Any) -> Measurement:
+        assert drift.quality is not None
+        values: dict[str, float] = {}
+        for name, column in drift.quality.columns.items():
+            if rule.feature not in ("*", name):
+                continue
+            value = _quality_value(rule.metric, column)
+            if value is not None:
+                values[name] = value
+        if not values:
+            return Measurement(
+                group, None, drift.rows, {"note": f"no {rule.metric} for {rule.feature!r}"}
+            )
+        name = max(values, key=lambda k: values[k])
+        return Measurement(
+            group, values[name], drift.rows, {"feature": name, "method": rule.metric}
+        )
+
+    def _resources(self, project: str, rule: Rule, start: datetime, end: datetime) -> Measurement:
+        """The worst instance's mean of the resource over the window (samples of the model's
+        processes)."""
+        column = rule.metric  # one of the tt_resources columns, checked by the rules parser
+        rows = self._rows(
+            f"""SELECT instance, avg({column}) AS value, count({column}) AS n FROM tt_resources
+            WHERE project = ? AND model = ? AND ts >= make_timestamptz(?)
+              AND ts < make_timestamptz(?) AND {column} IS NOT NULL
+            GROUP BY instance ORDER BY value DESC, instance LIMIT 1""",
+            [project, rule.model, _us(start), _us(end)],
+        )
+        group = {"model": rule.model}
+        if not rows:
+            return Measurement(group, None, 0)
+        instance, value, samples = rows[0]
+        if samples < rule.min_events:
+            return Measurement(group, None, int(samples))
+        return Measurement(group, _finite(value), int(samples), {"instance": instance})
 
     def history(
         self, project: str, rule: Rule, group: dict[str, str], start: datetime, end: datetime
@@ -183,6 +225,8 @@ class StoreSource:
                 self.store, project, rule.model, start, end, "hour", **filters
             ).windows
             attribute = "coverage" if rule.metric == "label_coverage" else rule.metric
+        elif rule.spec.source == "resources":
+            return self._resource_history(project, rule, start, end)
         else:
             return np.zeros(0), np.zeros(0)
         times = np.array([datetime.fromisoformat(w.start).timestamp() for w in windows], float)
@@ -194,6 +238,23 @@ class StoreSource:
             float,
         )
         return times, values
+
+    def _resource_history(
+        self, project: str, rule: Rule, start: datetime, end: datetime
+    ) -> tuple[np.ndarray, np.ndarray]:
+        column = rule.metric
+        rows = self._rows(
+            f"""SELECT hour, max(value) FROM (
+                SELECT epoch(date_trunc('hour', ts)) AS hour, instance, avg({column}) AS value
+                FROM tt_resources WHERE project = ? AND model = ? AND ts >= make_timestamptz(?)
+                  AND ts < make_timestamptz(?) AND {column} IS NOT NULL
+                GROUP BY hour, instance) GROUP BY hour ORDER BY hour""",
+            [project, rule.model, _us(start), _us(end)],
+        )
+        return (
+            np.array([float(r[0]) for r in rows], float),
+            np.array([float(r[1]) for r in rows], float),
+        )
 
     # ---- context ---------------------------------------------------------------------------
 
@@ -214,10 +275,23 @@ class StoreSource:
                 context.top_drifted = self._drifted(project, rule, group, start, now)
             except Exception as error:
                 context.notes.append(f"drift unavailable ({type(error).__name__}: {error})")
+        if slice_metric(rule.metric) is not None:
+            try:
+                context.worst_slices = worst_slices(
+                    self.store,
+                    project,
+                    rule.model,
+                    rule.metric,
+                    start,
+                    now,
+                    filters=_filters(rule, group),
+                )
+            except Exception as error:
+                context.notes.append(f"worst slices unavailable ({type(error).__name__}: {error})")
         if (
             "environment" not in rule.group_by
             and rule.environment is None
-            and rule.spec.source != "clients"
+            and rule.spec.source not in ("clients", "resources")
         ):
             try:
                 context.environments = self._by_environment(project, rule, group, start, now)
@@ -261,19 +335,25 @@ class StoreSource:
         self, project: str, rule: Rule, group: dict[str, str], start: datetime, end: datetime
     ) -> list[dict[str, Any]]:
         assert rule.reference is not None
-        drift = window_drift(
+        window = window_drift(
             self.store, project, rule.model, rule.reference, start, end, **_filters(rule, group)
-        ).drift.to_dict()
+        )
+        drift = window.drift.to_dict()
+        quality = window.quality.columns if window.quality is not None else {}
         out = []
         for name, test in drift["columns"].items():
             if not test.get("drift"):
                 continue
-            entry = {
+            entry: dict[str, Any] = {
                 "feature": name,
                 "method": test.get("method"),
                 "statistic": test.get("statistic"),
                 "threshold": test.get("threshold"),
             }
+            new = quality[name].new_categories if name in quality else None
+            if new and new.get("distinct"):
+                entry["new_categories"] = list(new.get("values", []))[:5]
+                entry["new_category_share"] = new.get("share")
             out.append(entry)
         out.sort(key=lambda e: -(e["statistic"] or 0.0))
         return out[:5]
@@ -314,6 +394,15 @@ def _filters(rule: Rule, group: dict[str, str]) -> dict[str, Any]:
         "environment": group.get("environment", rule.environment),
         "segment": rule.segment or None,
     }
+
+
+def _quality_value(metric: str, column: Any) -> float | None:
+    """The window's value of a data-quality metric for one column (None: not applicable)."""
+    if metric == "missing_rate":
+        return _finite(column.missing_rate.get("current"))
+    if metric == "out_of_range_share":
+        return None if column.out_of_range is None else _finite(column.out_of_range["share"])
+    return None if column.new_categories is None else _finite(column.new_categories["share"])
 
 
 def _finite(value: Any) -> float | None:

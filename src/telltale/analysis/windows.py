@@ -38,6 +38,7 @@ import numpy as np
 from telltale.analysis.drift.table import TableDrift, detect_drift
 from telltale.analysis.profile import TableProfile
 from telltale.analysis.profiling import plan_profile, run_plan
+from telltale.analysis.quality import TableQuality, check_quality
 from telltale.errors import ConfigError, ProfileError
 from telltale.schema.result import Result
 from telltale.store.events import EventStore
@@ -56,6 +57,7 @@ __all__ = [
     "compare_versions",
     "performance_windows",
     "serving_windows",
+    "wilson_interval",
     "window_drift",
 ]
 
@@ -137,6 +139,13 @@ class PerformanceWindow(Result):
     mae: float | None = None
     rmse: float | None = None
     r2: float | None = None
+    accuracy_low: float | None = None
+    """Lower end of the Wilson 95% interval of ``accuracy`` (``accuracy_high`` the upper)."""
+    accuracy_high: float | None = None
+    mae_low: float | None = None
+    """Lower end of the normal 95% interval of ``mae`` (mean ± 1.96 standard errors of the
+    absolute errors; ``None`` below two labelled events)."""
+    mae_high: float | None = None
 
 
 @dataclass
@@ -165,6 +174,9 @@ class WindowDrift(Result):
     missing_columns: list[str] = field(default_factory=list)
     """Reference columns the model's events do not have (no drift computed for them)."""
     filters: dict[str, Any] = field(default_factory=dict)
+    quality: TableQuality | None = None
+    """Data quality of the window against the reference (missing rates, values out of the
+    reference's range, categories it never saw), from the same profile as the drift."""
 
 
 @dataclass
@@ -434,7 +446,9 @@ def _performance(
         if task == "classification" and int(window) in matrices:
             cells = matrices[int(window)]
             result.labelled = sum(n for _, _, n in cells)
-            result.accuracy = _ratio(sum(n for a, b, n in cells if a == b), result.labelled)
+            correct = sum(n for a, b, n in cells if a == b)
+            result.accuracy = _ratio(correct, result.labelled)
+            result.accuracy_low, result.accuracy_high = wilson_interval(correct, result.labelled)
             result.macro_f1 = _macro_f1(cells)
         elif task == "regression" and int(window) in sums:
             j = sums[int(window)]
@@ -442,6 +456,9 @@ def _performance(
             result.labelled = n
             result.mae = float(regression["abs_error"][j]) / n
             result.rmse = math.sqrt(max(float(regression["sq_error"][j]), 0.0) / n)
+            result.mae_low, result.mae_high = _mean_interval(
+                result.mae, float(regression["sq_error"][j]), n
+            )
             y, y2 = float(regression["y"][j]), float(regression["y2"][j])
             total_ss = y2 - y * y / n
             result.r2 = (
@@ -452,6 +469,37 @@ def _performance(
         result.coverage = _ratio(result.labelled, total)
         out.append(result)
     return task, out
+
+
+_Z95 = 1.959963984540054  # the 97.5% quantile of the standard normal
+
+
+def wilson_interval(successes: int, n: int, z: float = _Z95) -> tuple[float | None, float | None]:
+    """The Wilson score interval of a proportion (95% by default), as
+    ``scipy.stats.binomtest(k, n).proportion_ci(method="wilson")``; ``(None, None)`` for n = 0.
+
+    >>> [round(v, 4) for v in wilson_interval(8, 10)]
+    [0.4902, 0.9433]
+    """
+    if n <= 0:
+        return None, None
+    p = successes / n
+    z2 = z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z / (1 + z2 / n) * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _mean_interval(
+    mean: float, sum_squares: float, n: int, z: float = _Z95
+) -> tuple[float | None, float | None]:
+    """Normal interval of a mean from the sums of the values and of their squares (for the
+    absolute errors, the squares' sum is the squared errors' sum the rollups keep)."""
+    if n < 2:
+        return None, None
+    variance = max(sum_squares / n - mean * mean, 0.0) * n / (n - 1)
+    half = z * math.sqrt(variance / n)
+    return max(0.0, mean - half), mean + half
 
 
 def _macro_f1(cells: list[tuple[str, str, int]]) -> float | None:
@@ -548,6 +596,7 @@ def window_drift(
         drift=detect_drift(reference, current, names, method=method),
         missing_columns=missing,
         filters=_filters(version, environment, segment),
+        quality=check_quality(reference, current),
     )
 
 

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from telltale.schema.wire import EventBatch
 
@@ -39,7 +40,8 @@ CONTEXT_DDL = (
         ts TIMESTAMPTZ NOT NULL,
         instance VARCHAR NOT NULL,
         cpu_percent DOUBLE, rss_mb DOUBLE, gpu_percent DOUBLE, gpu_memory_mb DOUBLE,
-        loop_lag_ms DOUBLE
+        loop_lag_ms DOUBLE,
+        model VARCHAR
     )""",
     """CREATE TABLE IF NOT EXISTS tt_clients (
         project VARCHAR NOT NULL,
@@ -59,6 +61,15 @@ def _now() -> datetime:
     return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(
         microseconds=time.time_ns() // 1000
     )
+
+
+def _only_model(batch: EventBatch) -> str | None:
+    """The model whose process sampled a batch's resources: the one model of its events (an SDK
+    monitor sends one model's events), None when the batch has none or several."""
+    if "model" not in batch.events.column_names or batch.events.num_rows == 0:
+        return None
+    models = pc.unique(batch.events.column("model")).to_pylist()
+    return models[0] if len(models) == 1 and isinstance(models[0], str) else None
 
 
 class Context:
@@ -87,14 +98,16 @@ class Context:
         run once it committed."""
         now = _now()
         environments: dict[tuple[str, str], dict[str, Any]] = {}
-        resources: list[tuple[str, dict[str, Any]]] = []
+        resources: list[tuple[str, dict[str, Any], str | None]] = []
         clients: dict[tuple[str, str], tuple[Any, int]] = {}
         for project, batch in batches:
             for env in batch.environments:
                 key = (project, env["environment_id"])
                 if key not in self.known_environments:
                     environments.setdefault(key, env)
-            resources += [(project, r) for r in batch.resources]
+            if batch.resources:
+                model = _only_model(batch)
+                resources += [(project, r, model) for r in batch.resources]
             client = batch.client
             if "instance" in client and "dropped" in client:
                 key = (project, client["instance"])
@@ -117,13 +130,14 @@ class Context:
         if resources:
             table = pa.table(
                 {
-                    "project": [p for p, _ in resources],
-                    "ts": pa.array([r["ts"] for _, r in resources], pa.int64()).cast(_UTC),
-                    "instance": [r["instance"] for _, r in resources],
+                    "project": [p for p, _, _ in resources],
+                    "ts": pa.array([r["ts"] for _, r, _ in resources], pa.int64()).cast(_UTC),
+                    "instance": [r["instance"] for _, r, _ in resources],
                     **{
-                        name: pa.array([r.get(name) for _, r in resources], pa.float64())
+                        name: pa.array([r.get(name) for _, r, _ in resources], pa.float64())
                         for name in _RESOURCE_NUMBERS
                     },
+                    "model": pa.array([m for _, _, m in resources], pa.string()),
                 }
             )
             con.register("tt_resources_new", table)

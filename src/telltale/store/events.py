@@ -92,7 +92,7 @@ from telltale.store.series import SERIES_DDL, SeriesCache
 
 __all__ = ["STORE_SCHEMA_VERSION", "EventStore", "IngestResult", "PreparedBatch", "prepare_batch"]
 
-STORE_SCHEMA_VERSION = 2
+STORE_SCHEMA_VERSION = 3
 """2: the rollups of event facts are appended and compacted, not upserted through a key (1)."""
 
 COMPACT_EVERY = 32
@@ -141,7 +141,7 @@ def _ts(micros: int) -> datetime:
 
 
 CHECKPOINT_THRESHOLD = "256MB"
-_READABLE_VERSIONS = (1, STORE_SCHEMA_VERSION)  # 1 reads the same way; it is migrated on write
+_READABLE_VERSIONS = (1, 2, STORE_SCHEMA_VERSION)  # older ones are migrated when opened to write
 """WAL size at which DuckDB folds the log into the file (its default is 16 MB)."""
 
 
@@ -264,13 +264,24 @@ class EventStore:
             )
 
     def _migrate(self) -> None:
-        """Bring a file of an older store schema up to :data:`STORE_SCHEMA_VERSION`."""
+        """Bring a file of an older store schema up to :data:`STORE_SCHEMA_VERSION`: schema 1
+        kept primary keys on the appended rollups, schema 2 had no model on resource samples."""
         row = self._con.execute("SELECT value FROM tt_meta WHERE key = 'schema_version'").fetchone()
-        if row is None or int(row[0]) != 1:
+        if row is None or int(row[0]) >= STORE_SCHEMA_VERSION:
             return
+        version = int(row[0])
         self._con.execute("BEGIN TRANSACTION")  # before the catalog is loaded: no _transaction
         try:
-            migrate_rollups(self._con)
+            if version < 2:
+                migrate_rollups(self._con)
+            columns = {
+                r[0]
+                for r in self._con.execute(
+                    "SELECT column_name FROM duckdb_columns() WHERE table_name = 'tt_resources'"
+                ).fetchall()
+            }
+            if "model" not in columns:
+                self._con.execute("ALTER TABLE tt_resources ADD COLUMN model VARCHAR")
             self._con.execute(
                 "UPDATE tt_meta SET value = ? WHERE key = 'schema_version'",
                 [str(STORE_SCHEMA_VERSION)],

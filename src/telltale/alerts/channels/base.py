@@ -38,7 +38,7 @@ from typing import Any, ClassVar
 import httpx
 
 from telltale._version import __version__
-from telltale.alerts.alert import Alert
+from telltale.alerts.alert import Alert, AlertGroup
 from telltale.alerts.channels.text import one_line
 from telltale.errors import ConfigError
 
@@ -70,6 +70,9 @@ class Channel(abc.ABC):
 
     type: ClassVar[str]
     """The ``type`` a rules file names this channel by (``slack``, ``webhook`` ...)."""
+    groups: ClassVar[bool] = False
+    """Whether alerts of one round can go out as one notification (:meth:`send_group`); a
+    channel that cannot group gets them one by one."""
     config_aliases: ClassVar[dict[str, str]] = {}
     """Config keys that are not valid Python argument names, to the argument they fill."""
 
@@ -95,6 +98,14 @@ class Channel(abc.ABC):
         here is a bug, which :func:`~telltale.alerts.notifiers.deliver` records and does not
         retry.
         """
+
+    def render_group(self, group: AlertGroup) -> Any:
+        """The payload for several alerts at once (channels with :attr:`groups`)."""
+        raise NotImplementedError(f"the {self.type} channel does not group alerts")
+
+    def send_group(self, group: AlertGroup, *, client: httpx.Client, now: float) -> Attempt:
+        """Try once to deliver several alerts as one notification (see :meth:`send`)."""
+        raise NotImplementedError(f"the {self.type} channel does not group alerts")
 
     def describe(self) -> str:
         """Where this channel sends, with nothing secret in it (for ``repr`` and logs)."""
@@ -180,7 +191,21 @@ class HttpChannel(Channel):
         }
 
     def send(self, alert: Alert, *, client: httpx.Client, now: float) -> Attempt:
-        body, headers = self.request(alert, now)
+        return self._post(*self.request(alert, now), client=client, now=now)
+
+    def group_request(self, group: AlertGroup, now: float) -> tuple[bytes, dict[str, str]]:
+        """The exact body and headers sent for ``group`` at ``now``."""
+        return json_bytes(self.render_group(group)), {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+
+    def send_group(self, group: AlertGroup, *, client: httpx.Client, now: float) -> Attempt:
+        return self._post(*self.group_request(group, now), client=client, now=now)
+
+    def _post(
+        self, body: bytes, headers: dict[str, str], *, client: httpx.Client, now: float
+    ) -> Attempt:
         try:
             response = client.post(self.url, content=body, headers=headers, timeout=self.timeout_s)
         except httpx.TimeoutException as exc:

@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Literal
 
 import httpx
 
-from telltale.alerts.alert import Alert, format_number
+from telltale.alerts.alert import Alert, AlertGroup, format_number
 from telltale.alerts.channels.base import Attempt, Channel, is_loopback
 from telltale.alerts.channels.text import (
     clean,
@@ -121,8 +121,47 @@ class EmailChannel(Channel):
         message.add_alternative(html_body(alert), subtype="html")
         return message
 
+    groups = True
+
+    def render_group(self, group: AlertGroup) -> EmailMessage:
+        """One message for the round: every alert's text one after the other."""
+        message = EmailMessage()
+        worst = "resolved" if group.state == "resolved" else group.severity
+        message["Subject"] = one_line(f"[telltale {worst}] {group.subject()}", SUBJECT_LIMIT)
+        message["From"] = self.sender
+        message["To"] = ", ".join(self.to)
+        domain = _ID_UNSAFE.sub("", email.utils.parseaddr(self.sender)[1].rpartition("@")[2])
+        since = _ID_UNSAFE.sub("", group.since)[:32]
+        message["Message-ID"] = (
+            f"<telltale.group.{group.fingerprint()}.{since}@{domain or 'telltale.invalid'}>"
+        )
+        message["Auto-Submitted"] = "auto-generated"
+        message["X-Telltale-Fingerprint"] = group.fingerprint()
+        message["X-Telltale-State"] = group.state
+        rule = "\n" + "=" * 72 + "\n\n"
+        message.set_content(
+            one_line(group.summary(), 2000) + "\n" + rule + rule.join(map(text_body, group.alerts))
+        )
+        bodies = [
+            body.removeprefix(_HTML_START).removesuffix(_HTML_END)
+            for body in map(html_body, group.alerts)
+        ]
+        message.add_alternative(
+            _HTML_START
+            + f'<h1 style="font-size:18px">{html.escape(one_line(group.subject(), 500))}</h1>'
+            + "<hr>".join(bodies)
+            + _HTML_END,
+            subtype="html",
+        )
+        return message
+
     def send(self, alert: Alert, *, client: httpx.Client, now: float) -> Attempt:
-        message = self.render(alert)
+        return self._send(self.render(alert), now)
+
+    def send_group(self, group: AlertGroup, *, client: httpx.Client, now: float) -> Attempt:
+        return self._send(self.render_group(group), now)
+
+    def _send(self, message: EmailMessage, now: float) -> Attempt:
         message["Date"] = email.utils.formatdate(now, usegmt=True)
         envelope_from = email.utils.parseaddr(self.sender)[1]
         recipients = [email.utils.parseaddr(a)[1] for a in self.to]
@@ -252,6 +291,10 @@ def text_body(alert: Alert) -> str:
     return "\n".join(lines) + "\n"
 
 
+_HTML_START = '<!DOCTYPE html><html><body style="font-family:sans-serif;font-size:14px">'
+_HTML_END = "</body></html>\n"
+
+
 def html_body(alert: Alert) -> str:
     """The ``text/html`` part: every value escaped."""
 
@@ -260,7 +303,7 @@ def html_body(alert: Alert) -> str:
 
     colour = "#1e7e34" if alert.state == "resolved" else "#b00020"
     parts = [
-        '<!DOCTYPE html><html><body style="font-family:sans-serif;font-size:14px">',
+        _HTML_START,
         f'<h2 style="color:{colour}">{e(one_line(alert.summary(), 2000))}</h2>',
     ]
     if alert.description:
@@ -281,7 +324,7 @@ def html_body(alert: Alert) -> str:
     parts.append(
         f'<p style="color:#666;font-size:12px">alert fingerprint {e(alert.fingerprint())}</p>'
     )
-    return "".join(parts) + "</body></html>\n"
+    return "".join(parts) + _HTML_END
 
 
 def _message_id(alert: Alert, state: str, domain: str) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from telltale.alerts.alert import Alert
+from telltale.alerts.alert import Alert, AlertGroup
 from telltale.alerts.channels.base import HttpChannel
 from telltale.alerts.channels.text import (
     ELLIPSIS,
@@ -39,6 +39,8 @@ FIELD_LIMIT = 2000
 BUTTON_LIMIT = 75
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _ICONS = {"critical": "🔴", "warning": "🟠"}
+GROUP_SHOWN = 15
+"""Alerts shown in one grouped message (3 blocks each, under Slack's 50)."""
 
 
 def mrkdwn(text: str, limit: int = SECTION_LIMIT) -> str:
@@ -101,6 +103,27 @@ class SlackChannel(HttpChannel):
         if buttons:
             blocks.append({"type": "actions", "elements": buttons})
         return {"text": mrkdwn(summary), "blocks": blocks}
+
+    groups = True
+
+    def render_group(self, group: AlertGroup) -> dict[str, Any]:
+        """One message for the round: a header, then each alert's summary, facts and link
+        (at most :data:`GROUP_SHOWN`; Slack takes 50 blocks)."""
+        icon = "✅" if group.state == "resolved" else _ICONS.get(group.severity, "🟠")
+        title = one_line(f"{icon} {group.subject()}", HEADER_LIMIT)
+        blocks: list[dict[str, Any]] = [
+            {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": True}}
+        ]
+        for alert in group.alerts[:GROUP_SHOWN]:
+            blocks.append({"type": "divider"})
+            blocks.append(self._summary(alert, one_line(alert.summary(), SECTION_LIMIT)))
+            buttons = self._buttons(alert)
+            if buttons:
+                blocks.append({"type": "actions", "elements": buttons})
+        if len(group.alerts) > GROUP_SHOWN:
+            more = len(group.alerts) - GROUP_SHOWN
+            blocks.append(_section(f"and {more} more: open telltale's alerts page"))
+        return {"text": mrkdwn(one_line(group.summary(), SECTION_LIMIT)), "blocks": blocks}
 
     def _header(self, alert: Alert) -> dict[str, Any]:
         if alert.state == "resolved":

@@ -26,7 +26,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from telltale.alerts.alert import Alert
+from telltale.alerts.alert import Alert, AlertGroup
 from telltale.alerts.channels.base import USER_AGENT, HttpChannel, json_bytes
 
 __all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "WebhookChannel", "sign", "verify_signature"]
@@ -76,8 +76,26 @@ class WebhookChannel(HttpChannel):
             "status": alert.state,
         }
 
+    groups = True
+
+    def render_group(self, group: AlertGroup) -> dict[str, Any]:
+        """``{"grouped": true, "alerts": [each as :meth:`render` makes it], ...}``."""
+        return {
+            "grouped": True,
+            "summary": group.summary(),
+            "fingerprint": group.fingerprint(),
+            "status": group.state,
+            "severity": group.severity,
+            "alerts": [self.render(alert) for alert in group.alerts],
+        }
+
     def request(self, alert: Alert, now: float) -> tuple[bytes, dict[str, str]]:
-        body = json_bytes(self.render(alert))
+        return self._signed(json_bytes(self.render(alert)), now)
+
+    def group_request(self, group: AlertGroup, now: float) -> tuple[bytes, dict[str, str]]:
+        return self._signed(json_bytes(self.render_group(group)), now)
+
+    def _signed(self, body: bytes, now: float) -> tuple[bytes, dict[str, str]]:
         timestamp = int(now)
         headers = {
             **self._headers,

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint format typecheck bench clean
+.PHONY: install demo demo-report test lint format typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install telltale with its dev tools
 
-demo: $(STAMP)     ## build a drift/quality/performance report from generated data
+demo: $(STAMP)     ## a collector and a simulated model service running into trouble (Ctrl-C stops)
+	$(BIN)/telltale demo --fresh
+
+demo-report: $(STAMP)  ## build a drift/quality/performance report from generated data
 	$(BIN)/python examples/demo_report.py --out-dir demo-output
 
 test: $(STAMP)     ## run the whole test suite

@@ -16,7 +16,10 @@ SRC = Path(telltale.__file__).parent
 
 # Layers from the bottom up (docs/architecture.md, section 2): a package may import only from
 # its own layer or below. `errors` and `_version` sit under everything.
-LAYERS = ["schema", "store", "analysis", "alerts", "report", "server", "cli"]
+LAYERS = ["schema", "store", "analysis", "alerts", "report", "server", "demo", "cli"]
+SAME_LAYER = {"dashboard": "server"}
+"""The dashboard is the server's HTML face: create_app installs it, and it answers through the
+server's auth, errors and stores, so the two import each other as one layer."""
 BASE = {"telltale", "telltale.errors", "telltale._version"}
 
 PUBLIC_MODULES = [
@@ -51,6 +54,11 @@ PUBLIC_MODULES = [
     "telltale.alerts.source",
     "telltale.alerts.engine",
     "telltale.alerts.prometheus",
+    "telltale.alerts.slices",
+    "telltale.store.reports",
+    "telltale.server.reports",
+    "telltale.grafana",
+    "telltale.dashboard",
 ]
 
 
@@ -94,11 +102,12 @@ def test_imports_flow_one_way() -> None:
     violations = []
     for path in SRC.rglob("*.py"):
         parts = path.relative_to(SRC).parts
-        if len(parts) < 2 or parts[0] not in LAYERS:
+        own = SAME_LAYER.get(parts[0], parts[0]) if len(parts) >= 2 else ""
+        if own not in LAYERS:
             continue
-        layer = LAYERS.index(parts[0])
+        layer = LAYERS.index(own)
         for name in _imports(path) - BASE:
-            target = name.split(".")[1]
+            target = SAME_LAYER.get(name.split(".")[1], name.split(".")[1])
             if target in LAYERS and LAYERS.index(target) > layer:
                 violations.append(f"{path.relative_to(SRC)} imports {name}")
     assert violations == []

@@ -143,11 +143,17 @@ class AlertEngine:
         self._run_command = run_command
         self._audit = audit
         self._lock = threading.Lock()  # one round at a time per engine
+        self._closed = False
         self._outbox: list[tuple[Alert, list[str]]] = []
         """The round's notifications, sent together at its end (grouped per channel)."""
         self._baselines: dict[
             tuple[str, str, str], tuple[int, tuple[SeasonalBaseline, np.ndarray, np.ndarray]]
         ] = {}
+
+    def close(self) -> None:
+        """Wait for the round in progress, and run no more (before the store is closed)."""
+        with self._lock:
+            self._closed = True
 
     # ---- rules ------------------------------------------------------------------------------
 
@@ -174,6 +180,8 @@ class AlertEngine:
         """Evaluate every rule of ``project`` once, at ``now`` (default: the clock)."""
         now = now or self.clock()
         with self._lock:
+            if self._closed:
+                raise ConfigError("the alert engine is closed (the server is shutting down)")
             parsed = self.rules(project)
             report = CheckReport(project, now.isoformat(), len(parsed.rules))
             report.errors += [str(e) for e in parsed.errors]

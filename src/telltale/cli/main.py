@@ -15,8 +15,11 @@ import click
 
 from telltale._version import __version__
 from telltale.cli.alerts import register as _register_alerts
+from telltale.cli.demo import register as _register_demo
 from telltale.cli.evaluate import register as _register_evaluate
+from telltale.cli.grafana import register as _register_grafana
 from telltale.cli.importer import register as _register_import
+from telltale.cli.reports import register as _register_reports
 from telltale.cli.serve import register as _register_serve
 from telltale.errors import TelltaleError
 
@@ -289,7 +292,10 @@ def profile_command(data: str, out: str, columns: tuple[str, ...], seed: int) ->
 _register_serve(cli)
 _register_evaluate(cli)
 _register_import(cli)
+_register_reports(cli)
 _register_alerts(cli)
+_register_demo(cli)
+_register_grafana(cli)
 
 
 def _run(argv: list[str] | None) -> int:

@@ -37,6 +37,7 @@ from telltale.server.monitoring import monitor_loop
 from telltale.server.openapi_docs import ingest_openapi, install_docs
 from telltale.server.queries import install_queries
 from telltale.server.references import install_references
+from telltale.server.reports import install_reports
 from telltale.server.settings import ServerSettings
 from telltale.server.writer import GroupWriter
 from telltale.store.alerts import AlertStore
@@ -93,6 +94,7 @@ class Collector:
         return cls(settings, store, KeyStore(store), audit, writer, metrics, decoders, alerts)
 
     def close(self) -> None:
+        self.alerts.close()  # an alert round still running on a worker thread ends first
         self.decoders.close()
         self.writer.close()
         self.store.close()
@@ -140,6 +142,12 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     install_alerts(app)
     install_queries(app)
     install_references(app, settings.max_body_bytes)
+    install_reports(app, settings.max_body_bytes)
+    from telltale.dashboard import install_dashboard  # the pages (docs/dashboard.md)
+    from telltale.dashboard.reports import install_report_pages
+
+    install_dashboard(app)
+    install_report_pages(app)
     return app
 
 

@@ -141,6 +141,7 @@ def _ts(micros: int) -> datetime:
 
 
 CHECKPOINT_THRESHOLD = "256MB"
+_CLOSE_WAIT_S = 30.0
 _READABLE_VERSIONS = (1, 2, STORE_SCHEMA_VERSION)  # older ones are migrated when opened to write
 """WAL size at which DuckDB folds the log into the file (its default is 16 MB)."""
 
@@ -235,7 +236,20 @@ class EventStore:
             if not self.read_only:
                 self.compact()
                 self._con.execute("CHECKPOINT")
-            self._con.close()
+            # A reader thread (a page's background drift, an alert round the server's shutdown
+            # cancelled) may still run a query on a cursor: DuckDB refuses to close under it
+            # rather than wait, so wait here, a bounded time.
+            import duckdb
+
+            deadline = time.monotonic() + _CLOSE_WAIT_S
+            while True:
+                try:
+                    self._con.close()
+                    return
+                except duckdb.Error as error:
+                    if "busy" not in str(error) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
 
     def __enter__(self) -> EventStore:
         return self

@@ -41,6 +41,8 @@ bench: $(STAMP)    ## benchmarks: print figures, assert nothing
 	$(BIN)/python benchmarks/store_ingest.py
 	$(BIN)/python benchmarks/query_windows.py
 	$(BIN)/python benchmarks/evaluate_ner.py
+	$(BIN)/python benchmarks/anomaly_detection.py
+	$(BIN)/python benchmarks/dashboard_pages.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

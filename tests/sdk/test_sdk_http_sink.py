@@ -359,3 +359,17 @@ def test_a_full_disk_keeps_spooled_batches_in_memory(
     sink.retry(force=True)
     assert received_ids(receiver) == [event(1)["event_id"], event(2)["event_id"]]
     assert sink.counters.sent["events"] == 2
+
+
+def test_a_column_batch_is_sent_without_making_rows_of_it(
+    receiver: Any, tmp_path: Path, clock: ManualClock
+) -> None:
+    """Rows made from the columns cost ~6 µs an event (20 features) on the background thread,
+    for nothing when the body is Arrow."""
+    from telltale.sdk.event_columns import EventColumns
+
+    columns = EventColumns.from_rows([event(n) for n in range(5)])
+    sent = Batch("events", columns=columns, client={"dropped": 0})
+    make_sink(receiver, tmp_path, clock).send(sent)
+    assert received_ids(receiver) == [event(n)["event_id"] for n in range(5)]
+    assert sent._rows is None

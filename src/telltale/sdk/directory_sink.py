@@ -52,7 +52,7 @@ class DirectorySink(Sink):
         self.files: list[Path] = []
 
     def write(self, batch: Batch) -> None:
-        if not batch.rows:
+        if not len(batch):
             return
         import pyarrow.parquet as pq
 

@@ -263,7 +263,7 @@ class HttpSink(Sink):
                 return None
 
     def send(self, batch: Batch) -> None:
-        if not batch.rows and not batch.resources:
+        if not len(batch) and not batch.resources:  # len: no rows made from the columns
             return
         encoded = self._encode(batch)
         if encoded is None:

@@ -145,8 +145,9 @@ def test_the_service_sent_everything_it_recorded(demo: DemoRun) -> None:
     events, labels = (int(g.replace(",", "")) for g in sent.groups())
     (model,) = demo.get("/v1/models")["models"]
     assert model["events"] == events
-    # 3 h 20 min at 0.5 events/s (a daily rhythm of ±40 % around it)
-    assert 0.6 * QUICK.span_s * 0.5 < events < 1.4 * QUICK.span_s * 0.5
+    # 3 h 20 min at 0.5 events/s, times a daily rhythm of ±40 % that peaks at T0: 1.35 on average
+    # over those hours, so about 8,100 events (a Poisson count: sd 90), plus the live seconds'
+    assert 1.2 * QUICK.span_s * 0.5 < events < 1.5 * QUICK.span_s * 0.5
     assert 0.45 * events < labels < 0.62 * events  # 60 % labelled, the last ones still late
     assert set(model["features"]) == FEATURES | {"channel"}
     assert model["outputs"] == {"prediction": "string", "score": "double"}
@@ -304,10 +305,13 @@ def test_each_problem_is_visible_through_the_dashboards_json_twins(demo: DemoRun
         assert any(w["accuracy"] is not None for w in page["performance"]["windows"])
         channel = client.get(f"/models/{MODEL}/features/channel.json", params={"range": "1h"})
         new = channel.json()["quality"]["column"]["new_categories"]
-        assert new["values"] == ["partner_api"] and new["share"] > 0.05
+        # 25 % of the hour's last 15 minutes: about 6 % of its ~2,500 events (a Poisson count),
+        # so the bound only tells its absence from its presence.
+        assert new["values"] == ["partner_api"] and new["share"] > 0.03
         (fraud,) = client.get("/environments.json", params={"range": "1h"}).json()["models"]
         by_environment = {e["environment"]: e for e in fraud["environments"]}
         a, b = by_environment[demo.environments["a"]], by_environment[demo.environments["b"]]
+        assert (a["name"], b["name"]) == ("replica-a", "replica-b")  # Monitor(environment=...)
         assert a["latency_p99_ms"] > 2 * b["latency_p99_ms"]  # replica a stalled
         assert b["class_shares"]["fraud"] > a["class_shares"]["fraud"]  # b scores differently
         alerts = client.get("/alerts.json").json()

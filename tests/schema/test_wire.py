@@ -477,3 +477,22 @@ def test_any_bytes_either_decode_or_raise_a_telltale_error(data: bytes) -> None:
             assert "; " in str(error) or "send" in str(error), error  # a message with a fix
             continue
         assert batch.events.schema.names[: len(event_columns())] == event_columns().names
+
+
+def test_environment_labels_are_read_and_checked() -> None:
+    named = {"environment_id": "e1", "labels": {"name": "gpu-b ☃", "region": "eu"}}
+    batch = decode_events_json(body([event(0)], environments=[named]))
+    assert batch.environments[0]["labels"] == {"name": "gpu-b ☃", "region": "eu"}
+    plain = decode_events_json(body([event(0)], environments=[{"environment_id": "e2"}]))
+    assert "labels" not in plain.environments[0]
+    bad = [
+        ({"name": 3}, r"environments\[0\]\.labels\.name is a int \(3\); send a string"),
+        ("gpu-b", r"environments\[0\]\.labels is 'gpu-b'; send at most 20 labels"),
+        ({f"k{i}": "v" for i in range(21)}, r"environments\[0\]\.labels is .*at most 20"),
+        ({"name": "x" * 1_001}, r"labels\.name has 1,001 characters"),
+        ({"": "x"}, r"environments\[0\]\.labels \(a name\) is empty"),
+    ]
+    for labels, message in bad:
+        payload = body([event(0)], environments=[{"environment_id": "e1", "labels": labels}])
+        with pytest.raises(SchemaError, match=message):
+            decode_events_json(payload)

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import sys
 import threading
 import time
@@ -124,3 +125,50 @@ def test_resource_samples_travel_with_events(make_monitor: Any, clock: Any) -> N
     (sample,) = batches[1].resources
     assert sample["ts"] == "2027-01-15T08:00:10.000000Z"
     assert sample["instance"].endswith(f"-{os.getpid()}")
+
+
+def test_labels_are_part_of_the_fingerprint_and_its_hash() -> None:
+    plain = EnvironmentTracker().current()
+    named = EnvironmentTracker(labels={"region": "eu", "name": "gpu-b"}).current()
+    assert "labels" not in plain  # without labels the fingerprint is what it always was
+    assert named["labels"] == {"name": "gpu-b", "region": "eu"}
+    assert list(named["labels"]) == ["name", "region"]  # sorted: one id whatever the order
+    body = {key: value for key, value in named.items() if key != "environment_id"}
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+    assert named["environment_id"] == digest != plain["environment_id"]
+    again = EnvironmentTracker(labels={"name": "gpu-b", "region": "eu"}).current()
+    assert again["environment_id"] == named["environment_id"]
+
+
+@pytest.mark.parametrize(
+    ("environment", "message"),
+    [
+        ("gpu-b", "must map label names to strings"),
+        (["name", "gpu-b"], "must map label names to strings"),
+        ({"name": 3}, "environment label 'name' = 3 must be a string"),
+        ({"name": None}, "must be a string of at most 1,000"),
+        ({"": "x"}, "label name '' must be a string of 1-200"),
+        ({1: "x"}, "label name 1 must be a string"),
+        ({"name": "x" * 1_001}, "must be a string of at most 1,000 characters"),
+        ({f"k{i}": "v" for i in range(21)}, "has 21 labels, at most 20"),
+    ],
+)
+def test_bad_environment_labels_are_refused_naming_the_fix(
+    environment: Any, message: str, tmp_path: Any
+) -> None:
+    from telltale.errors import ConfigError
+    from telltale.sdk import Monitor
+
+    with pytest.raises(ConfigError, match=re.escape(message)) as raised:
+        Monitor("m", directory=tmp_path, environment=environment)
+    assert "environment=" in str(raised.value)
+
+
+def test_unicode_labels_are_kept(tmp_path: Any) -> None:
+    from telltale.sdk import Monitor
+
+    monitor = Monitor("m", directory=tmp_path, environment={"name": "東京-1 ☃"})
+    try:
+        assert monitor._flusher.environment.current()["labels"] == {"name": "東京-1 ☃"}
+    finally:
+        monitor.close()

@@ -130,7 +130,7 @@ def test_a_schema_1_store_with_keyed_rollups_is_migrated(tmp_path: Path) -> None
     store.write([("p", _batch(1_000, 300, rng))])  # appending works on the migrated tables
     assert sum(w["events"] for w in _windows(store)) == 600
     store.close()
-    assert events_module.STORE_SCHEMA_VERSION == 3
+    assert events_module.STORE_SCHEMA_VERSION == 4
 
 
 def test_a_schema_2_store_gets_the_model_of_resource_samples(tmp_path: Path) -> None:
@@ -150,4 +150,45 @@ def test_a_schema_2_store_gets_the_model_of_resource_samples(tmp_path: Path) -> 
     version = cursor.execute("SELECT value FROM tt_meta WHERE key = 'schema_version'").fetchone()
     cursor.close()
     store.close()
-    assert rows == [("h1", 10.0, None)] and version == ("3",)
+    assert rows == [("h1", 10.0, None)] and version == ("4",)
+
+
+def _with_environment(environment: dict[str, Any]) -> Any:
+    return decode_events_json(
+        {
+            "events": [
+                {
+                    "event_id": str(uuid.uuid4()),
+                    "ts": T0.isoformat(),
+                    "model": "m",
+                    "environment_id": environment["environment_id"],
+                }
+            ],
+            "environments": [environment],
+        }
+    )
+
+
+def test_a_schema_3_store_gets_labels_on_its_environments(tmp_path: Path) -> None:
+    path = tmp_path / "t.duckdb"
+    store = EventStore(path)
+    store.write([("p", _with_environment({"environment_id": "e-old", "python": "3.12.1"}))])
+    store.close()
+    con = duckdb.connect(str(path))  # what telltale wrote before: no labels on tt_environments
+    con.execute("ALTER TABLE tt_environments DROP COLUMN labels")
+    con.execute("UPDATE tt_meta SET value = '3' WHERE key = 'schema_version'")
+    con.close()
+    old = EventStore(path, read_only=True)  # schema 3 reads as it is, with no labels
+    (seen,) = old.environments("p")
+    assert seen["environment_id"] == "e-old" and seen["labels"] == {}
+    old.close()
+    store = EventStore(path)
+    named = {"environment_id": "e-new", "python": "3.12.1", "labels": {"name": "gpu-b ☃"}}
+    store.write([("p", _with_environment(named))])
+    by_id = {e["environment_id"]: e for e in store.environments("p")}
+    cursor = store.cursor()
+    version = cursor.execute("SELECT value FROM tt_meta WHERE key = 'schema_version'").fetchone()
+    cursor.close()
+    store.close()
+    assert version == ("4",)
+    assert by_id["e-old"]["labels"] == {} and by_id["e-new"]["labels"] == {"name": "gpu-b ☃"}

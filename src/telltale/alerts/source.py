@@ -376,12 +376,18 @@ class StoreSource:
         ]
         if len(environments) < 2:
             return []
+        names = {e["environment_id"]: e["name"] for e in self.store.environments(project)}
         values: list[dict[str, Any]] = []
         for environment in sorted(str(e) for e in environments):
             measured = self.value(project, rule, {**group, "environment": environment}, start, end)
             if measured.value is not None:
                 values.append(
-                    {"environment": environment, "value": measured.value, "events": measured.events}
+                    {
+                        "environment": environment,
+                        "name": names.get(environment),
+                        "value": measured.value,
+                        "events": measured.events,
+                    }
                 )
         worst_high = rule.comparison in (">", ">=")
         values.sort(key=lambda v: -float(v["value"]) if worst_high else float(v["value"]))

@@ -72,6 +72,7 @@ def environments_data(
     environments = store.environments(project)
     for env in environments:
         env["packages"] = dict(env.get("packages") or {})
+    names = {e["environment_id"]: e["name"] for e in environments}
     ids = [e["environment_id"] for e in environments]
     models = []
     for entry in store.models(project)[:50]:
@@ -82,7 +83,13 @@ def environments_data(
             )
             if result.windows:
                 window = result.windows[0].to_dict()
-                rows.append({"environment": environment, **{k: window[k] for k in _ENV_KEYS}})
+                rows.append(
+                    {
+                        "environment": environment,
+                        "name": names[environment],
+                        **{k: window[k] for k in _ENV_KEYS},
+                    }
+                )
         if rows:
             models.append({"model": entry["model"], "environments": rows})
     packages = sorted({name for e in environments for name in e["packages"]})

@@ -13,18 +13,15 @@ prediction silently falls to ``legit``: no exception, only the output checks
 (``checks.finite()``, ``checks.in_range(0, 1)``) notice, and mark the events ``invalid``.
 
 **Two environments in one process.** The SDK fingerprints the environment of the process it
-runs in, with no setting to name another (see ``telltale.sdk.environment``). Replica ``b``
-stands for a second host, so its monitors send through :class:`ReplicaSink`, an
-:class:`~telltale.sdk.HttpSink` (the SDK's public sink interface) that reports the events of
-its batches under the fingerprint of that host — this process's fingerprint with the CPU of
-the older machine — and its own ``environment_id``. Replica ``a`` reports the real fingerprint.
+runs in; ``Monitor(environment={...})`` adds the labels it cannot see. Each replica's monitors
+carry ``{"name": "replica-a"}`` or ``{"name": "replica-b", "host": ...}``, so the two replicas
+are two environments (the labels are part of the fingerprint's hash), and the dashboard and
+the alerts call them by name.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import hashlib
-import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -40,9 +37,8 @@ from telltale.sdk.clock import Clock
 __all__ = [
     "MODEL",
     "REGIONS",
-    "REPLICA_B_CPU",
+    "REPLICA_B_HOST",
     "Replica",
-    "ReplicaSink",
     "Service",
     "blended_score",
     "predictions",
@@ -51,49 +47,9 @@ __all__ = [
 MODEL = "card-fraud"
 """The model's name in the collector."""
 REGIONS = ("eu", "us", "apac")
-REPLICA_B_CPU = "Intel(R) Xeon(R) CPU E5-2670 0 @ 2.60GHz (8 cores) [simulated replica b]"
+REPLICA_B_HOST = "older host: Intel Xeon E5-2670 (simulated)"
 BLEND = 0.85
 THRESHOLD = 0.5
-
-
-class ReplicaSink(HttpSink):
-    """An :class:`HttpSink` that reports every event under another host's fingerprint.
-
-    ``changes`` (e.g. ``{"cpu": "..."}``) are applied to this process's fingerprint; the
-    result's hash is the ``environment_id`` of the events, computed the way the SDK computes
-    its own (SHA-256 of the sorted JSON, 16 hex).
-    """
-
-    def __init__(self, *args: Any, changes: Mapping[str, str], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.changes = dict(changes)
-        self._ids: dict[str, dict[str, Any]] = {}  # real id → the replica's fingerprint
-
-    def fingerprint_for(self, real: Mapping[str, Any]) -> dict[str, Any]:
-        known = self._ids.get(str(real["environment_id"]))
-        if known is None:
-            fingerprint = {k: v for k, v in real.items() if k != "environment_id"}
-            fingerprint.update(self.changes)
-            digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()
-            known = {"environment_id": digest[:16], **fingerprint}
-            self._ids[str(real["environment_id"])] = known
-        return known
-
-    @property
-    def environment_ids(self) -> list[str]:
-        return sorted({str(f["environment_id"]) for f in self._ids.values()})
-
-    def send(self, batch: Batch) -> None:
-        if batch.kind == "events" and len(batch):
-            if batch.environments:
-                batch.environments = [self.fingerprint_for(e) for e in batch.environments]
-            columns = batch.columns
-            mapped = {real: f["environment_id"] for real, f in self._ids.items()}
-            columns.environment_id = [
-                mapped.get(value, value) if value is not None else None
-                for value in columns.environment_id
-            ]
-        super().send(batch)
 
 
 class _RecordingSink(HttpSink):
@@ -119,8 +75,8 @@ class Replica:
     """A real sleep per call, uniform in this range (an older, slower host)."""
     calibration_power: float = 1.0
     """Scores are reported as ``score ** power`` (replica b: a stale calibration file)."""
-    changes: dict[str, str] = field(default_factory=dict)
-    """How this host's environment fingerprint differs from this process's."""
+    labels: dict[str, str] = field(default_factory=dict)
+    """This host's environment labels besides its name (``Monitor(environment=...)``)."""
     stall_s: tuple[float, float] | None = None
     """When set, every call also stalls this long (the latency spike)."""
     monitors: dict[str, Monitor] = field(default_factory=dict)
@@ -133,7 +89,7 @@ class Replica:
         ids: list[str] = []
         for monitor in self.monitors.values():
             sink = monitor.sink
-            if isinstance(sink, (ReplicaSink, _RecordingSink)):
+            if isinstance(sink, _RecordingSink):
                 ids += [i for i in sink.environment_ids if i not in ids]
         return ids
 
@@ -200,7 +156,7 @@ class Service:
                 "b",
                 extra_latency_s=(0.004, 0.008),
                 calibration_power=0.5,
-                changes={"cpu": REPLICA_B_CPU},
+                labels={"host": REPLICA_B_HOST},
             ),
         }
         deployed = {"a": list(models), "b": ["1.0.0"]}
@@ -210,17 +166,14 @@ class Service:
                     "spool_dir": spool_dir / f"{replica.name}-{version}",
                     "clock": clock,
                 }
-                sink: HttpSink = (
-                    ReplicaSink(endpoint, api_key, changes=replica.changes, **sink_options)
-                    if replica.changes
-                    else _RecordingSink(endpoint, api_key, **sink_options)
-                )
+                sink = _RecordingSink(endpoint, api_key, **sink_options)
                 # flush_interval 0.05 s: events are stamped when their batch is built, and
                 # a second of real time is an hour of simulated history.
                 monitor = Monitor(
                     MODEL,
                     version,
                     sink=sink,
+                    environment={"name": f"replica-{replica.name}", **replica.labels},
                     clock=clock,
                     flush_interval=0.05,
                     resource_interval=5.0,

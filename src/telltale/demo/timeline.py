@@ -17,7 +17,8 @@ real, measured duration of the call. What happens, in simulated time relative to
 (``H`` = history + incident):
 
 ==========================  ==================================================================
-from T0 - H                 traffic with a daily rhythm (0.5 events/s at the mean) from
+from T0 - H                 traffic with a daily rhythm (0.5 events/s at the mean, peaking
+                            at T0, so the incident meets the busiest hour) from
                             three regions; replica ``a`` takes 70 %, replica ``b`` 30 %;
                             replica ``b`` is a second environment: an older host (+4-8 ms a
                             call) with a stale calibration (it reports sqrt(score), so it

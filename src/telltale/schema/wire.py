@@ -580,6 +580,8 @@ def _cast_fixed(table: pa.Table) -> pa.Table:
 # --------------------------------------------------------------------------------------------
 
 _ENV_TEXT = ("python", "platform", "cpu", "gpu")
+MAX_ENVIRONMENT_LABELS = 20
+"""Most labels one environment carries (``Monitor(environment={"name": ...})``)."""
 _RESOURCE_NUMBERS = ("cpu_percent", "rss_mb", "gpu_percent", "gpu_memory_mb", "loop_lag_ms")
 
 
@@ -621,6 +623,24 @@ def _environments(value: Any) -> list[dict[str, Any]]:
             for k, v in packages.items()
             if v is not None
         }
+        labels = item.get("labels")
+        if labels is not None:
+            if not isinstance(labels, dict) or len(labels) > MAX_ENVIRONMENT_LABELS:
+                raise _bad(
+                    "environments",
+                    row,
+                    "labels",
+                    f"is {_shown(labels)}",
+                    f'send at most {MAX_ENVIRONMENT_LABELS} labels as {{"name": "gpu-b"}}',
+                )
+            env["labels"] = {
+                _text(k, "environments", row, "labels (a name)", MAX_NAME, required=True): _text(
+                    v, "environments", row, f"labels.{k}", 1_000
+                )
+                or ""
+                for k, v in labels.items()
+                if v is not None
+            }
         out.append(env)
     return out
 

@@ -81,9 +81,21 @@ def loaded_packages(
 
 
 class EnvironmentTracker:
-    """Keeps the current fingerprint, recomputing it when new top-level modules are loaded."""
+    """Keeps the current fingerprint, recomputing it when new top-level modules are loaded.
 
-    def __init__(self) -> None:
+    ``labels`` (``Monitor(environment={"name": "gpu-b", "region": "eu"})``) are what the process
+    cannot find out about itself: the name of the host or deployment. They are part of the
+    fingerprint and so of its hash: two replicas with the same libraries on the same kind of
+    machine are told apart by their labels. Without labels the fingerprint has no ``labels``
+    key, and its hash is what it was before labels existed.
+
+    >>> named = EnvironmentTracker(labels={"name": "replica-b"}).current()
+    >>> named["labels"], named["environment_id"] != EnvironmentTracker().current()["environment_id"]
+    ({'name': 'replica-b'}, True)
+    """
+
+    def __init__(self, labels: Mapping[str, str] | None = None) -> None:
+        self._labels = dict(sorted((labels or {}).items()))
         self._distributions: Mapping[str, list[str]] | None = None
         self._module_count = -1
         self._top_level: frozenset[str] = frozenset()
@@ -101,7 +113,8 @@ class EnvironmentTracker:
         return self._static
 
     def current(self) -> dict[str, Any]:
-        """The fingerprint now: ``environment_id``, python, platform, cpu, gpu, packages."""
+        """The fingerprint now: ``environment_id``, python, platform, cpu, gpu, packages and
+        the ``labels`` given, if any."""
         modules = sys.modules
         if self._current is not None and len(modules) == self._module_count:
             return self._current
@@ -119,6 +132,8 @@ class EnvironmentTracker:
             **self._static_part(),
             "packages": loaded_packages(modules, self._distributions),
         }
+        if self._labels:
+            fingerprint["labels"] = self._labels
         digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()
         self._current = {"environment_id": digest[:16], **fingerprint}
         return self._current

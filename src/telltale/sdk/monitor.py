@@ -97,6 +97,35 @@ def _segment(value: Mapping[str, str] | None, where: str) -> dict[str, str]:
     return dict(value)
 
 
+MAX_ENVIRONMENT_LABELS = 20
+"""At most this many environment labels (``Monitor(environment=...)``)."""
+
+
+def _environment_labels(value: Mapping[str, str] | None) -> dict[str, str]:
+    """``environment=`` checked: names of 1-200 characters, values of at most 1,000."""
+    example = "e.g. Monitor(..., environment={'name': 'gpu-b', 'region': 'eu-west-1'})"
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"environment={value!r} must map label names to strings, {example}")
+    if len(value) > MAX_ENVIRONMENT_LABELS:
+        raise ConfigError(
+            f"environment= has {len(value)} labels, at most {MAX_ENVIRONMENT_LABELS} are kept; "
+            "name the host or deployment, and put per-call tags in segment= instead"
+        )
+    for name, label in value.items():
+        if not isinstance(name, str) or not 1 <= len(name) <= 200:
+            raise ConfigError(
+                f"environment label name {name!r} must be a string of 1-200 characters, {example}"
+            )
+        if not isinstance(label, str) or len(label) > 1_000:
+            raise ConfigError(
+                f"environment label {name!r} = {label!r:.80} must be a string of at most 1,000 "
+                f"characters, {example}"
+            )
+    return dict(value)
+
+
 def _is_async(function: Callable[..., Any]) -> bool:
     if inspect.iscoroutinefunction(function):
         return True
@@ -110,6 +139,10 @@ class Monitor:
     Give it one destination: ``endpoint=`` (a telltale server, with ``api_key=`` or
     ``TELLTALE_API_KEY``), ``directory=`` (Parquet files) or ``sink=`` (any :class:`Sink`, or a
     function taking a :class:`Batch`).
+
+    The environment (Python, platform, CPU, GPU, loaded libraries) is fingerprinted by itself;
+    ``environment={"name": "gpu-b"}`` adds labels the process cannot see, such as the host's or
+    the deployment's name, which the dashboard and alerts then show instead of a hash.
 
     >>> monitor = Monitor(model="fraud", version="1.4.0", directory="events/")  # doctest: +SKIP
     >>> @monitor.track  # doctest: +SKIP
@@ -126,6 +159,7 @@ class Monitor:
         directory: str | os.PathLike[str] | None = None,
         sink: Sink | Callable[[Batch], Any] | None = None,
         segment: Mapping[str, str] | None = None,
+        environment: Mapping[str, str] | None = None,
         redact: Mapping[str, RedactionRule] | None = None,
         redact_salt: str | bytes | None = None,
         capacity: int = 10_000,
@@ -159,6 +193,7 @@ class Monitor:
             endpoint, api_key, directory, sink, spool_dir, spool_max_bytes, self.clock
         )
         self._segment = _segment(segment, "segment")
+        labels = _environment_labels(environment)
         self._redactor = Redactor(redact, salt=redact_salt)
         self._timeout_workers = timeout_workers
         self._atexit_timeout = atexit_timeout
@@ -186,7 +221,7 @@ class Monitor:
             ),
             sink=self.sink,
             clock=self.clock,
-            environment=EnvironmentTracker(),
+            environment=EnvironmentTracker(labels),
             sampler=sampler,
             batch_size=batch_size,
             flush_interval=float(flush_interval),

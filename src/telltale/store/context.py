@@ -24,7 +24,25 @@ import pyarrow.compute as pc
 
 from telltale.schema.wire import EventBatch
 
-__all__ = ["CONTEXT_DDL", "Context"]
+__all__ = ["CONTEXT_DDL", "Context", "environment_name"]
+
+
+def environment_name(labels: Any) -> str | None:
+    """What to call an environment: its ``name`` label, else its labels as ``k=v, ...``, else
+    None (only the hash is known).
+
+    >>> environment_name({"name": "gpu-b", "region": "eu"}), environment_name({"region": "eu"})
+    ('gpu-b', 'region=eu')
+    >>> environment_name({}) is None
+    True
+    """
+    if not labels:
+        return None
+    labels = dict(labels)
+    if labels.get("name"):
+        return str(labels["name"])
+    return ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or None
+
 
 CONTEXT_DDL = (
     """CREATE TABLE IF NOT EXISTS tt_environments (
@@ -33,6 +51,7 @@ CONTEXT_DDL = (
         python VARCHAR, platform VARCHAR, cpu VARCHAR, gpu VARCHAR,
         packages MAP(VARCHAR, VARCHAR),
         first_seen TIMESTAMPTZ NOT NULL,
+        labels MAP(VARCHAR, VARCHAR),
         PRIMARY KEY (project, environment_id)
     )""",
     """CREATE TABLE IF NOT EXISTS tt_resources (
@@ -115,7 +134,7 @@ class Context:
         changed = {k: v for k, v in clients.items() if self.known_clients.get(k) != v}
         for (project, environment_id), env in environments.items():
             con.execute(
-                "INSERT OR IGNORE INTO tt_environments VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO tt_environments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     project,
                     environment_id,
@@ -125,6 +144,7 @@ class Context:
                     env.get("gpu"),
                     env.get("packages") or {},
                     now,
+                    env.get("labels") or {},
                 ],
             )
         if resources:
@@ -160,13 +180,24 @@ class Context:
         return publish
 
     def environments(self, cursor: Any, project: str) -> list[dict[str, Any]]:
+        """The fingerprints seen, with their ``labels`` (``{}`` when none were given, and in a
+        store of schema 3 or older opened read-only, which has no labels column)."""
+        has_labels = cursor.execute(
+            """SELECT count(*) FROM information_schema.columns
+            WHERE table_name = 'tt_environments' AND column_name = 'labels'"""
+        ).fetchone()[0]
+        labels = "labels" if has_labels else "NULL AS labels"
         rows = cursor.execute(
-            """SELECT environment_id, python, platform, cpu, gpu, packages
+            f"""SELECT environment_id, python, platform, cpu, gpu, packages, {labels}
             FROM tt_environments WHERE project = ? ORDER BY environment_id""",
             [project],
         ).fetchall()
-        keys = ("environment_id", "python", "platform", "cpu", "gpu", "packages")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        keys = ("environment_id", "python", "platform", "cpu", "gpu", "packages", "labels")
+        out = [dict(zip(keys, r, strict=True)) for r in rows]
+        for env in out:
+            env["labels"] = dict(env["labels"] or {})
+            env["name"] = environment_name(env["labels"])
+        return out
 
     def clients(self, cursor: Any, project: str) -> dict[str, int]:
         """The latest dropped-events total reported by each client instance."""

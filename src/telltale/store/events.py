@@ -92,7 +92,7 @@ from telltale.store.series import SERIES_DDL, SeriesCache
 
 __all__ = ["STORE_SCHEMA_VERSION", "EventStore", "IngestResult", "PreparedBatch", "prepare_batch"]
 
-STORE_SCHEMA_VERSION = 3
+STORE_SCHEMA_VERSION = 4
 """2: the rollups of event facts are appended and compacted, not upserted through a key (1)."""
 
 COMPACT_EVERY = 32
@@ -142,7 +142,7 @@ def _ts(micros: int) -> datetime:
 
 CHECKPOINT_THRESHOLD = "256MB"
 _CLOSE_WAIT_S = 30.0
-_READABLE_VERSIONS = (1, 2, STORE_SCHEMA_VERSION)  # older ones are migrated when opened to write
+_READABLE_VERSIONS = (1, 2, 3, STORE_SCHEMA_VERSION)  # older ones are migrated when opened to write
 """WAL size at which DuckDB folds the log into the file (its default is 16 MB)."""
 
 
@@ -279,7 +279,8 @@ class EventStore:
 
     def _migrate(self) -> None:
         """Bring a file of an older store schema up to :data:`STORE_SCHEMA_VERSION`: schema 1
-        kept primary keys on the appended rollups, schema 2 had no model on resource samples."""
+        kept primary keys on the appended rollups, schema 2 had no model on resource samples,
+        schema 3 no labels on environments."""
         row = self._con.execute("SELECT value FROM tt_meta WHERE key = 'schema_version'").fetchone()
         if row is None or int(row[0]) >= STORE_SCHEMA_VERSION:
             return
@@ -289,13 +290,18 @@ class EventStore:
             if version < 2:
                 migrate_rollups(self._con)
             columns = {
-                r[0]
+                (r[0], r[1])
                 for r in self._con.execute(
-                    "SELECT column_name FROM duckdb_columns() WHERE table_name = 'tt_resources'"
+                    "SELECT table_name, column_name FROM duckdb_columns() "
+                    "WHERE table_name IN ('tt_resources', 'tt_environments')"
                 ).fetchall()
             }
-            if "model" not in columns:
+            if ("tt_resources", "model") not in columns:
                 self._con.execute("ALTER TABLE tt_resources ADD COLUMN model VARCHAR")
+            if ("tt_environments", "labels") not in columns:
+                self._con.execute(
+                    "ALTER TABLE tt_environments ADD COLUMN labels MAP(VARCHAR, VARCHAR)"
+                )
             self._con.execute(
                 "UPDATE tt_meta SET value = ? WHERE key = 'schema_version'",
                 [str(STORE_SCHEMA_VERSION)],

@@ -138,11 +138,15 @@ def slice_lines(alert: Alert) -> list[tuple[str, str]]:
 
 
 def environment_lines(alert: Alert) -> list[tuple[str, str]]:
-    """``(environment, the metric there)``, worst first."""
-    return [
-        (one_line(item.get("environment", "?"), 100), number(item.get("value")))
-        for item in _items(alert.context.environments)
-    ]
+    """``(environment, the metric there)``, worst first; a named environment (the SDK's
+    ``Monitor(environment={"name": ...})``) as ``name (hash)``."""
+    lines = []
+    for item in _items(alert.context.environments):
+        shown = one_line(item.get("environment", "?"), 100)
+        if item.get("name"):
+            shown = f"{one_line(item['name'], 100)} ({shown})"
+        lines.append((shown, number(item.get("value"))))
+    return lines
 
 
 def _items(values: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -153,6 +153,7 @@ def test_every_metric_has_a_direction_and_a_source() -> None:
         assert spec.bad in ("high", "low") and spec.source in (
             "serving",
             "performance",
+            "estimate",
             "drift",
             "quality",
             "resources",

@@ -433,3 +433,26 @@ def test_a_bearer_key_may_post_without_a_token_but_only_with_read_scope(data: Da
     fingerprint = _fingerprint(data, "slow")
     with data.client("fraud:ingest") as ingest:
         assert ingest.post(f"/alerts/{fingerprint}/ack", data={}).status_code == 403
+
+
+def test_the_model_page_shows_accuracy_estimated_without_labels(data: Data) -> None:
+    day = _get(data, "/models/fraud.json?range=24h").json()
+    estimated = day["performance"]["estimated"]
+    assert estimated["note"] is None and estimated["calibration_events"] == len(data.labelled)
+    scored = sum(w["scored"] for w in estimated["windows"])
+    assert scored == sum(e["outputs"]["score"] is not None for e in data.fraud())
+    # labels agree with the prediction 80 % of the time whatever the score: the estimate of
+    # every hour is 0.8 up to the calibration's noise, inside its own interval
+    for window in estimated["windows"]:
+        assert window["estimated_accuracy_low"] <= 0.8 <= window["estimated_accuracy_high"]
+    html = _get(data, "/models/fraud?range=24h").text
+    assert "dashed: estimated without labels" in html
+
+
+def test_the_estimate_is_drawn_for_ranges_up_to_a_day(data: Data) -> None:
+    week = _get(data, "/models/fraud.json?range=7d").json()["performance"]["estimated"]
+    assert week["windows"] == [] and "up to 24 hours" in week["note"]
+    assert (
+        "no estimate: the estimate without labels reads every score"
+        in _get(data, "/models/fraud?range=7d").text
+    )

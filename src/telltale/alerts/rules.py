@@ -58,7 +58,7 @@ __all__ = [
     "parse_rules",
 ]
 
-Source = Literal["serving", "performance", "drift", "quality", "resources", "clients"]
+Source = Literal["serving", "performance", "estimate", "drift", "quality", "resources", "clients"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,13 @@ _PERFORMANCE = [
 METRICS: dict[str, MetricSpec] = {
     **{n: MetricSpec(n, "serving", d, b, u) for n, d, b, u in _SERVING},  # type: ignore[arg-type]
     **{n: MetricSpec(n, "performance", d, b, u) for n, d, b, u in _PERFORMANCE},  # type: ignore[arg-type]
+    "estimated_accuracy": MetricSpec(
+        "estimated_accuracy",
+        "estimate",
+        "accuracy estimated without labels from the model's `score` output, calibrated on the "
+        "labels of the last 30 days (for when labels are late or missing)",
+        "low",
+    ),
     "drift": MetricSpec(
         "drift",
         "drift",

@@ -19,6 +19,7 @@ import numpy as np
 from telltale.alerts.alert import AlertContext
 from telltale.alerts.rules import Rule
 from telltale.alerts.slices import slice_metric, worst_slices
+from telltale.analysis.estimate import estimated_performance
 from telltale.analysis.windows import performance_windows, serving_windows, window_drift
 from telltale.errors import NotFoundError
 from telltale.store.events import EventStore
@@ -151,6 +152,17 @@ class StoreSource:
             labelled = performance[0]
             metric = "coverage" if rule.metric == "label_coverage" else rule.metric
             return Measurement(group, _finite(getattr(labelled, metric)), labelled.labelled)
+        if spec.source == "estimate":
+            estimated = estimated_performance(
+                self.store, project, rule.model, start, end, None, **filters
+            )
+            if not estimated.windows:
+                detail = {"note": estimated.note} if estimated.note else {}
+                return Measurement(group, None, 0, detail)
+            scored = estimated.windows[0]
+            if scored.scored < max(rule.min_events, 1):
+                return Measurement(group, None, scored.scored)
+            return Measurement(group, _finite(scored.estimated_accuracy), scored.scored)
         # drift and data quality, from one profile of the window
         assert rule.reference is not None
         drift = window_drift(self.store, project, rule.model, rule.reference, start, end, **filters)
@@ -225,6 +237,11 @@ class StoreSource:
                 self.store, project, rule.model, start, end, "hour", **filters
             ).windows
             attribute = "coverage" if rule.metric == "label_coverage" else rule.metric
+        elif rule.spec.source == "estimate":
+            windows = estimated_performance(
+                self.store, project, rule.model, start, end, "hour", **filters
+            ).windows
+            attribute = "estimated_accuracy"
         elif rule.spec.source == "resources":
             return self._resource_history(project, rule, start, end)
         else:

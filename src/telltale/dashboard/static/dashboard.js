@@ -65,11 +65,16 @@
     performance: function (c) {
       var rows = data.performance.windows, regression = data.performance.task === "regression";
       var key = regression ? "mae" : "accuracy";
-      return timeChart(c, [
+      var sets = [
         line(key + " 95% low", rows, key + "_low", SKY, { borderWidth: 0, pointRadius: 0, fill: false }),
         line(key + " 95% interval", rows, key + "_high", SKY, { borderWidth: 0, pointRadius: 0, fill: "-1", backgroundColor: "rgba(86,180,233,0.3)" }),
         line(key, rows, key, BLUE)
-      ], regression ? {} : { suggestedMax: 1 });
+      ];
+      var estimated = data.performance.estimated;
+      if (!regression && estimated && estimated.windows.length) {
+        sets.push(line("estimated without labels", estimated.windows, "estimated_accuracy", ORANGE, { borderDash: [6, 3] }));
+      }
+      return timeChart(c, sets, regression ? {} : { suggestedMax: 1 });
     },
     prediction: function (c) { return timeChart(c, [line("prediction mean", data.serving, "prediction_mean", BLUE)], { beginAtZero: false }); },
     classes: function (c) {

@@ -303,6 +303,9 @@ def test_each_problem_is_visible_through_the_dashboards_json_twins(demo: DemoRun
         assert min(w["latency_p99_ms"] for w in serving) < 100
         assert [v["version"] for v in page["versions"]] == ["1.0.0", "1.1.0"]
         assert any(w["accuracy"] is not None for w in page["performance"]["windows"])
+        estimated = page["performance"]["estimated"]  # from the score, before labels arrive
+        assert estimated["note"] is None and estimated["windows"]
+        assert all(0.5 < w["estimated_accuracy"] <= 1 for w in estimated["windows"])
         channel = client.get(f"/models/{MODEL}/features/channel.json", params={"range": "1h"})
         new = channel.json()["quality"]["column"]["new_categories"]
         # 25 % of the hour's last 15 minutes: about 6 % of its ~2,500 events (a Poisson count),

@@ -480,6 +480,9 @@ def test_any_bytes_either_decode_or_raise_a_telltale_error(data: bytes) -> None:
 
 
 def test_environment_labels_are_read_and_checked() -> None:
+    from telltale.sdk import monitor
+
+    assert wire.MAX_ENVIRONMENT_LABELS == monitor.MAX_ENVIRONMENT_LABELS  # the SDK's own check
     named = {"environment_id": "e1", "labels": {"name": "gpu-b ☃", "region": "eu"}}
     batch = decode_events_json(body([event(0)], environments=[named]))
     assert batch.environments[0]["labels"] == {"name": "gpu-b ☃", "region": "eu"}

@@ -88,26 +88,21 @@ def _estimate(
     interval: Any,
     filters: dict[str, Any],
 ) -> dict[str, Any] | None:
-    """Accuracy estimated without labels (:mod:`telltale.analysis.estimate`), for a model that
-    sends a numeric ``score``; None for the others."""
+    """Accuracy estimated without labels (:mod:`telltale.analysis.estimate`) over a range of
+    at most :data:`ESTIMATE_MAX_RANGE`, for a model that sends a numeric ``score``; None for
+    the others. ``filters`` are the window functions' keyword arguments."""
     if (entry.get("outputs") or {}).get("score") != "double":
         return None
-    result = estimated_performance(
-        store, project, entry["model"], start, end, interval, **_present(filters)
-    )
+    if end - start > ESTIMATE_MAX_RANGE:
+        note = "the estimate without labels reads every score: it is drawn for ranges of up to 24 hours"
+        return {"note": note, "windows": []}
+    result = estimated_performance(store, project, entry["model"], start, end, interval, **filters)
     return {
         "note": result.note,
         "calibration_events": result.calibration_events,
         "calibration_accuracy": result.calibration_accuracy,
         "windows": [w.to_dict() for w in result.windows if w.estimated_accuracy is not None],
     }
-
-
-def _present(filters: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in filters.items() if v is not None and k in _FILTER_KEYS}
-
-
-_FILTER_KEYS = ("version", "environment", "segment")
 
 
 def _with_estimate(summary: dict[str, Any], estimate: dict[str, Any] | None) -> dict[str, Any]:
@@ -303,15 +298,11 @@ def model_data(
     start = now - picked.length
     serving = serving_windows(store, project, model, start, now, picked.interval, **filters)
     performance = performance_windows(store, project, model, start, now, picked.interval, **filters)
-    estimate = None
-    if performance.task != "regression" and picked.length <= ESTIMATE_MAX_RANGE:
-        estimate = _estimate(store, project, entry, start, now, picked.interval, filters)
-    elif performance.task != "regression" and (entry.get("outputs") or {}).get("score") == "double":
-        estimate = {
-            "note": "the estimate without labels reads every score: it is drawn for ranges of "
-            "up to 24 hours",
-            "windows": [],
-        }
+    estimate = (
+        _estimate(store, project, entry, start, now, picked.interval, filters)
+        if performance.task != "regression"
+        else None
+    )
     classes: dict[str, float] = {}
     total = sum(w.events for w in serving.windows) or 1
     for window in serving.windows:
